@@ -1,0 +1,119 @@
+//! # Kakao Desk, the Tauri shell
+//!
+//! This crate wires the login core (`kakao-desk-core`, which knows nothing of
+//! Tauri) into a desktop window: plugins, managed state, thin commands, and the
+//! intake of deep links. It holds no login logic of its own.
+//!
+//! Layout:
+//! - [`inbox`]: every URL handed to the app (cold start, second instance,
+//!   macOS open-URL events) goes through one handler, and the UI's events wait
+//!   in a queue until the UI says it is ready;
+//! - [`commands`]: the `#[tauri::command]`s the UI may call, each allowed by
+//!   an explicit permission in `src-tauri/permissions/`;
+//! - [`settings`]: the remembered UI language;
+//! - [`ipc`]: what crosses to the webview (events, `{code, message}` errors).
+#![warn(missing_docs)]
+
+pub mod commands;
+pub mod inbox;
+pub mod ipc;
+pub mod settings;
+
+use tauri::Manager;
+use tracing_subscriber::EnvFilter;
+
+use crate::inbox::Inbox;
+use crate::settings::Settings;
+
+/// Starts the app. Returns when the last window closes.
+///
+/// # Panics
+/// When Tauri cannot start at all (no display, broken WebKit installation);
+/// there is nothing to show the user in that case but the panic message.
+pub fn run() {
+    init_tracing();
+
+    tauri::Builder::default()
+        // The plugins' authors prescribe this order: single-instance first, so a
+        // second process hands its arguments over before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            focus_main_window(app);
+            let language = app.state::<Settings>().language();
+            app.state::<Inbox>()
+                .receive_args(argv.iter().skip(1).map(String::as_str), language);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_store::Builder::new().build())
+        .setup(|app| {
+            let handle = app.handle().clone();
+            app.manage(Settings::load(&handle));
+            app.manage(Inbox::new(inbox::configured_scheme(app.config())));
+            let language = app.state::<Settings>().language();
+
+            register_schemes(&handle);
+
+            // A cold start by a link: the URL is the only argument (Linux,
+            // Windows). macOS delivers links as open-URL events instead.
+            #[cfg(not(target_os = "macos"))]
+            {
+                let args: Vec<String> = std::env::args().skip(1).collect();
+                app.state::<Inbox>()
+                    .receive_args(args.iter().map(String::as_str), language);
+            }
+            #[cfg(target_os = "macos")]
+            {
+                use tauri_plugin_deep_link::DeepLinkExt;
+                let inbox_handle = handle.clone();
+                app.deep_link().on_open_url(move |event| {
+                    let language = inbox_handle.state::<Settings>().language();
+                    let inbox = inbox_handle.state::<Inbox>();
+                    for url in event.urls() {
+                        inbox.receive_url(url.as_str(), language);
+                    }
+                });
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![commands::ui_ready, commands::set_language])
+        .run(tauri::generate_context!())
+        .expect("Kakao Desk could not start");
+}
+
+/// Logs go to stderr; `RUST_LOG` picks the level (default `info`). Nothing
+/// logged anywhere in the app may contain a token, code or key.
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn focus_main_window(app: &tauri::AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// Registers the app's schemes with the desktop at every start where the OS
+/// gives no install-time registration: on Linux (an AppImage or a binary run
+/// from a build tree has no desktop entry) and in Windows debug builds. Off the
+/// window's critical path: it spawns `xdg-mime` and `update-desktop-database`.
+fn register_schemes(handle: &tauri::AppHandle) {
+    #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
+    {
+        use tauri_plugin_deep_link::DeepLinkExt;
+        let handle = handle.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            match handle.deep_link().register_all() {
+                Ok(()) => tracing::debug!("deep-link schemes registered"),
+                Err(error) => tracing::warn!(%error, "could not register the deep-link scheme"),
+            }
+        });
+    }
+    #[cfg(not(any(target_os = "linux", all(debug_assertions, windows))))]
+    let _ = handle;
+}
