@@ -8,5 +8,96 @@
 //! test, benchmark and the app's demo mode therefore talk to this emulator. It is
 //! only useful if it is faithful: a client that passes against it must work
 //! against real Kakao, so it reproduces Kakao's response shapes, status codes,
-//! error bodies and rules as recorded in the project's Kakao API reference.
+//! error bodies and rules as recorded in the project's Kakao API reference
+//! (`shared/reference/kakao-login-api.md`, sections 1–8 and the checklist in 10).
+//!
+//! ## Public API (stable; other crates code against this)
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use kakao_emulator::{EmulatorConfig, Fault, FaultMode, fixture_ids};
+//!
+//! # async fn demo() -> Result<(), kakao_emulator::StartError> {
+//! let emulator = kakao_emulator::start(EmulatorConfig {
+//!     client_id: "0123456789abcdef0123456789abcdef".into(),
+//!     redirect_uris: vec!["http://127.0.0.1:53682/oauth/callback".into()],
+//!     auto_consent: Some(fixture_ids::NINETEEN_DIGIT_ID),
+//!     ..EmulatorConfig::default()
+//! })
+//! .await?;
+//!
+//! let base = emulator.base_url(); // "http://127.0.0.1:PORT" (no trailing slash)
+//! let authorize = emulator.url("/oauth/authorize"); // base + path
+//! // ... drive GET /oauth/authorize with redirects off, read `Location` ...
+//!
+//! // The request log: what reached which path (secrets masked).
+//! assert!(emulator.requests().to_path("/oauth/token").is_empty());
+//!
+//! // Faults: one 500 on the token endpoint, then normal behaviour.
+//! emulator.faults().inject("/oauth/token", Fault::ServerError, FaultMode::Once);
+//!
+//! // Time: move the emulator's clock past the access-token lifetime.
+//! emulator.clock().advance(Duration::from_secs(6 * 3600));
+//!
+//! emulator.shutdown().await;
+//! # let _ = (base, authorize);
+//! # Ok(()) }
+//! ```
+//!
+//! * [`EmulatorConfig`]: plain struct with public fields and a [`Default`] that is
+//!   ready for demo mode (demo client id [`DEMO_CLIENT_ID`], no client secret,
+//!   the default fixture users, 6 h access / 60 day refresh lifetimes, OIDC on,
+//!   Kakao's token issuance limits on). Fill in what you need and
+//!   `..EmulatorConfig::default()` the rest.
+//! * [`start`]`(config).await -> Result<`[`RunningEmulator`]`, `[`StartError`]`>`
+//!   binds `127.0.0.1:0` (or `config.host`/`config.port`, loopback only) and
+//!   serves until [`RunningEmulator::shutdown`] or drop.
+//! * [`RunningEmulator`]:
+//!   * [`base_url`](RunningEmulator::base_url), [`url`](RunningEmulator::url),
+//!     [`addr`](RunningEmulator::addr): where it listens. The same base URL is
+//!     the "auth base URL" *and* the "API base URL" (one port serves both hosts)
+//!     and is the OIDC issuer.
+//!   * [`bridge_redirect_uri`](RunningEmulator::bridge_redirect_uri):
+//!     `{base}/bridge/kakao/callback`, always registered as a redirect URI. It
+//!     plays the publisher's https bridge page and forwards the query string to
+//!     `{bridge_scheme}://oauth/callback?...`.
+//!   * [`register_redirect_uri`](RunningEmulator::register_redirect_uri): add a
+//!     redirect URI after start (e.g. a loopback listener whose port is known
+//!     only later). Only `http`/`https` URIs are accepted, as on Kakao.
+//!   * [`requests`](RunningEmulator::requests) -> [`RequestLog`]:
+//!     [`all`](RequestLog::all), [`to_path`](RequestLog::to_path),
+//!     [`clear`](RequestLog::clear). Each [`RecordedRequest`] has the method,
+//!     path, query and form parameters (codes, tokens, verifiers, secrets and the
+//!     `Authorization` value masked) and the response status.
+//!   * [`faults`](RunningEmulator::faults) -> [`Faults`]:
+//!     [`inject`](Faults::inject)`(path, `[`Fault`]`, `[`FaultMode`]`)`,
+//!     [`clear`](Faults::clear). Faults: `ServerError` (500), `Hang` (no answer
+//!     until `config.hang_for` elapses or the emulator shuts down),
+//!     `TruncatedJson` (the real answer cut in half), `KapiInternalError`
+//!     (`400 {"msg":…,"code":-1}`).
+//!   * [`clock`](RunningEmulator::clock) -> [`Clock`]: [`now`](Clock::now),
+//!     [`advance`](Clock::advance), [`set`](Clock::set). Pass
+//!     [`Clock::fixed`] in the config for exact `expires_in` values.
+//!   * [`set_latency`](RunningEmulator::set_latency) (added before each answer),
+//!     [`set_auto_consent`](RunningEmulator::set_auto_consent) (which fixture
+//!     user `GET /oauth/authorize` logs in without a page; `None` = show the
+//!     consent page).
+//!   * [`shutdown`](RunningEmulator::shutdown)`.await`.
+//! * [`Users`]: fixture users in the exact `/v2/user/me` shape:
+//!   [`Users::default_fixtures`], [`Users::from_json`], [`Users::from_file`].
+//!   The default set's ids are named in [`fixture_ids`]. Image URLs may use the
+//!   placeholder `{base_url}`, replaced by the emulator's base URL.
+//! * [`app`]`(`[`EmulatorState`]`) -> axum::Router` for in-process `oneshot`
+//!   tests without a socket; [`EmulatorState::new`] takes the config and the
+//!   base URL the router should believe it is served from.
+//!
+//! ## Paths
+//!
+//! kauth: `GET /oauth/authorize` (consent page, or 302 with auto-consent),
+//! `POST /oauth/authorize/consent` (the page's form), `POST /oauth/token`
+//! (`authorization_code`, `refresh_token`), `GET /oauth/logout`,
+//! `GET /.well-known/openid-configuration`, `GET /.well-known/jwks.json`.
+//! kapi: `GET|POST /v2/user/me`, `GET /v1/user/access_token_info`,
+//! `POST /v1/user/logout`, `POST /v1/user/unlink`, `GET|POST /v1/oidc/userinfo`.
+//! Emulator only: `GET /bridge/kakao/callback`, `GET /images/{file}`.
 #![warn(missing_docs)]
