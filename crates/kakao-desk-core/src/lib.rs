@@ -27,8 +27,10 @@
 //! and an English message.
 #![warn(missing_docs)]
 
+pub mod birthday;
 pub mod callback;
 pub mod error;
+pub mod profile;
 pub mod secret;
 
 pub use error::{ErrorCode, Language};
