@@ -42,7 +42,11 @@ impl UiState {
 /// The page has loaded: connect its event channel (queued events go out
 /// first) and return the state to draw.
 #[tauri::command]
-pub fn ui_ready(events: Channel<AppEvent>, inbox: State<'_, Inbox>, settings: State<'_, Settings>) -> UiState {
+pub fn ui_ready(
+    events: Channel<AppEvent>,
+    inbox: State<'_, Inbox>,
+    settings: State<'_, Settings>,
+) -> UiState {
     inbox.connect(Box::new(events));
     UiState::new(settings.language())
 }
@@ -52,7 +56,10 @@ pub fn ui_ready(events: Channel<AppEvent>, inbox: State<'_, Inbox>, settings: St
 /// # Errors
 /// `storage` when the choice could not be saved (it still applies for this run).
 #[tauri::command]
-pub fn set_language(language: Language, settings: State<'_, Settings>) -> Result<UiState, IpcError> {
+pub fn set_language(
+    language: Language,
+    settings: State<'_, Settings>,
+) -> Result<UiState, IpcError> {
     settings.set_language(language)?;
     Ok(UiState::new(language))
 }

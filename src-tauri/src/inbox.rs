@@ -51,7 +51,9 @@ pub struct Inbox {
 
 impl std::fmt::Debug for Inbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inbox").field("scheme", &self.scheme).finish_non_exhaustive()
+        f.debug_struct("Inbox")
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,7 +80,10 @@ impl Inbox {
             [] => {}
             [one] => self.receive_url(one, language),
             many => {
-                tracing::warn!(count = many.len(), "refused launch arguments: a link comes alone");
+                tracing::warn!(
+                    count = many.len(),
+                    "refused launch arguments: a link comes alone"
+                );
                 self.refuse(&RouteError::Malformed, language);
             }
         }
@@ -189,20 +194,32 @@ mod tests {
     #[test]
     fn links_before_the_ui_is_ready_are_queued_in_order() {
         let inbox = Inbox::new(SCHEME);
-        inbox.receive_args(["dev.kakaodesk.desktop://oauth/callback?code=c&state=s"], Language::En);
+        inbox.receive_args(
+            ["dev.kakaodesk.desktop://oauth/callback?code=c&state=s"],
+            Language::En,
+        );
         inbox.receive_args(["https://evil.example/oauth/callback"], Language::En);
         let ui = Recorder::default();
         inbox.connect(Box::new(ui.clone()));
         assert_eq!(
             ui.events(),
             vec![
-                AppEvent::CallbackReceived { parameters: vec!["code".into(), "state".into()] },
+                AppEvent::CallbackReceived {
+                    parameters: vec!["code".into(), "state".into()]
+                },
                 error(ErrorCode::InvalidCallback),
             ],
             "a cold-start link must reach the UI once it connects, in arrival order"
         );
-        inbox.receive_url("dev.kakaodesk.desktop://oauth/callback?state=s", Language::En);
-        assert_eq!(ui.events().len(), 3, "once connected, events go straight out");
+        inbox.receive_url(
+            "dev.kakaodesk.desktop://oauth/callback?state=s",
+            Language::En,
+        );
+        assert_eq!(
+            ui.events().len(),
+            3,
+            "once connected, events go straight out"
+        );
     }
 
     #[test]
@@ -211,8 +228,14 @@ mod tests {
         let ui = Recorder::default();
         inbox.connect(Box::new(ui.clone()));
         inbox.receive_args([], Language::En);
-        assert!(ui.events().is_empty(), "a second launch without a link only focuses the window");
-        inbox.receive_args(["dev.kakaodesk.desktop://oauth/callback?code=c", "--flag"], Language::En);
+        assert!(
+            ui.events().is_empty(),
+            "a second launch without a link only focuses the window"
+        );
+        inbox.receive_args(
+            ["dev.kakaodesk.desktop://oauth/callback?code=c", "--flag"],
+            Language::En,
+        );
         assert_eq!(ui.events(), vec![error(ErrorCode::InvalidCallback)]);
     }
 
@@ -225,7 +248,11 @@ mod tests {
         inbox.receive_url("not a url", Language::En);
         let second = Recorder::default();
         inbox.connect(Box::new(second.clone()));
-        assert_eq!(second.events(), vec![error(ErrorCode::InvalidCallback)], "a reloaded page gets what the old one missed");
+        assert_eq!(
+            second.events(),
+            vec![error(ErrorCode::InvalidCallback)],
+            "a reloaded page gets what the old one missed"
+        );
     }
 
     #[test]
@@ -236,6 +263,10 @@ mod tests {
         }
         let ui = Recorder::default();
         inbox.connect(Box::new(ui.clone()));
-        assert_eq!(ui.events().len(), MAX_QUEUED_EVENTS, "a flood of links cannot grow memory without bound");
+        assert_eq!(
+            ui.events().len(),
+            MAX_QUEUED_EVENTS,
+            "a flood of links cannot grow memory without bound"
+        );
     }
 }

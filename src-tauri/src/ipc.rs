@@ -61,7 +61,10 @@ mod tests {
         let event = AppEvent::Error(IpcError::new(ErrorCode::InvalidCallback, Language::En));
         let json = serde_json::to_value(&event).expect("serializable");
         assert_eq!(json["type"], "error", "the UI dispatches on `type`");
-        assert_eq!(json["code"], "invalid_callback", "the UI switches on `code`");
+        assert_eq!(
+            json["code"], "invalid_callback",
+            "the UI switches on `code`"
+        );
         assert_eq!(
             json["message"],
             ErrorCode::InvalidCallback.message(Language::En),
@@ -71,7 +74,10 @@ mod tests {
             parameters: vec!["code".into(), "state".into()],
         };
         let json = serde_json::to_value(&received).expect("serializable");
-        assert_eq!(json, serde_json::json!({"type": "callback_received", "parameters": ["code", "state"]}));
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "callback_received", "parameters": ["code", "state"]})
+        );
     }
 
     #[test]

@@ -75,17 +75,32 @@ pub fn run() {
             }
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![commands::ui_ready, commands::set_language])
+        .invoke_handler(tauri::generate_handler![
+            commands::ui_ready,
+            commands::set_language
+        ])
         .run(tauri::generate_context!())
         .expect("Kakao Desk could not start");
 }
 
 /// Logs go to stderr; `RUST_LOG` picks the level (default `info`). Nothing
 /// logged anywhere in the app may contain a token, code or key.
+///
+/// The deep-link plugin's own warnings are silenced: in debug builds it logs
+/// every refused launch argument verbatim, and the inbox already logs each
+/// refusal without the URL.
 fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .add_directive(
+            "tauri_plugin_deep_link=error"
+                .parse()
+                .expect("valid directive"),
+        );
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -107,11 +122,9 @@ fn register_schemes(handle: &tauri::AppHandle) {
     {
         use tauri_plugin_deep_link::DeepLinkExt;
         let handle = handle.clone();
-        tauri::async_runtime::spawn_blocking(move || {
-            match handle.deep_link().register_all() {
-                Ok(()) => tracing::debug!("deep-link schemes registered"),
-                Err(error) => tracing::warn!(%error, "could not register the deep-link scheme"),
-            }
+        tauri::async_runtime::spawn_blocking(move || match handle.deep_link().register_all() {
+            Ok(()) => tracing::debug!("deep-link schemes registered"),
+            Err(error) => tracing::warn!(%error, "could not register the deep-link scheme"),
         });
     }
     #[cfg(not(any(target_os = "linux", all(debug_assertions, windows))))]

@@ -23,7 +23,9 @@ pub struct Settings {
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings").field("language", &self.language()).finish_non_exhaustive()
+        f.debug_struct("Settings")
+            .field("language", &self.language())
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,7 +62,10 @@ impl Settings {
     /// for this run.
     pub fn set_language(&self, language: Language) -> Result<(), IpcError> {
         *self.language.lock().unwrap_or_else(|e| e.into_inner()) = language;
-        let store = self.store.as_ref().ok_or(IpcError::new(ErrorCode::Storage, language))?;
+        let store = self
+            .store
+            .as_ref()
+            .ok_or(IpcError::new(ErrorCode::Storage, language))?;
         store.set(LANGUAGE_KEY, language.tag());
         store.save().map_err(|error| {
             tracing::warn!(%error, "could not save the language");

@@ -1,0 +1,411 @@
+//! End-to-end harness: the real app in a real WebKitGTK window, driven through
+//! WebDriver.
+//!
+//! Each [`Desktop`] is an isolated desktop session made for one test:
+//! - a fresh HOME with its own XDG data/config/cache/runtime dirs;
+//! - its own Xvfb display (`-displayfd`, so parallel runs never collide);
+//! - its own D-Bus session bus (single-instance hand-off needs one);
+//! - gnome-keyring, unlocked, serving the Secret Service on that bus;
+//! - tauri-driver on free ports, which starts WebKitWebDriver, which starts
+//!   the app; the app inherits tauri-driver's environment.
+//!
+//! Every process is started in its own process group and the whole group is
+//! killed when the `Desktop` drops, also when the test panics.
+//!
+//! Artifacts (logs, screenshots) go to `target/e2e-artifacts/<test>/`.
+
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// The app binary under test (built by cargo for this test run).
+pub const APP: &str = env!("CARGO_BIN_EXE_kakao-desk");
+
+/// The deep-link scheme of the binary under test: debug builds use the
+/// release identifier plus `.debug` (see `src-tauri/build.rs`).
+pub fn app_scheme() -> String {
+    let config: serde_json::Value = serde_json::from_str(include_str!("../../tauri.conf.json"))
+        .expect("tauri.conf.json is valid JSON");
+    let scheme = config["plugins"]["deep-link"]["desktop"]["schemes"][0]
+        .as_str()
+        .expect("a release scheme in tauri.conf.json")
+        .to_owned();
+    if cfg!(debug_assertions) {
+        format!("{scheme}.debug")
+    } else {
+        scheme
+    }
+}
+
+/// What to vary per test.
+#[derive(Debug, Clone)]
+pub struct DesktopOptions {
+    /// `LANG` of the session, e.g. `ko_KR.UTF-8`.
+    pub lang: String,
+    /// Extra environment for tauri-driver (and so for the app).
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for DesktopOptions {
+    fn default() -> Self {
+        Self {
+            lang: "en_US.UTF-8".into(),
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A process group that dies with its owner.
+struct Group {
+    name: &'static str,
+    child: Child,
+}
+
+impl Group {
+    fn spawn(name: &'static str, mut command: Command) -> Self {
+        command.process_group(0);
+        let child = command.spawn().unwrap_or_else(|e| {
+            panic!("could not start {name} ({command:?}): {e}. Run scripts/setup.sh first.")
+        });
+        Self { name, child }
+    }
+
+    fn kill(&mut self) {
+        let pgid = self.child.id().to_string();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An isolated desktop session (see the module docs).
+pub struct Desktop {
+    /// Artifacts of this test (logs, screenshots).
+    pub artifacts: PathBuf,
+    home: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    groups: Vec<Group>,
+    driver_port: u16,
+}
+
+impl Desktop {
+    /// Starts Xvfb, a session bus, an unlocked keyring and tauri-driver.
+    pub fn start(test: &str, options: DesktopOptions) -> Self {
+        let artifacts = artifacts_dir(test);
+        let home = tempfile::Builder::new()
+            .prefix("kakao-desk-e2e-")
+            .tempdir()
+            .expect("temp HOME");
+        let root = home.path();
+        let dirs = ["data", "config", "cache", "runtime"];
+        for dir in dirs {
+            std::fs::create_dir_all(root.join(dir)).expect("XDG dir");
+        }
+        set_mode_0700(&root.join("runtime"));
+
+        let mut desktop = Self {
+            artifacts,
+            env: vec![
+                ("HOME".into(), path_str(root)),
+                ("XDG_DATA_HOME".into(), path_str(&root.join("data"))),
+                ("XDG_CONFIG_HOME".into(), path_str(&root.join("config"))),
+                ("XDG_CACHE_HOME".into(), path_str(&root.join("cache"))),
+                ("XDG_RUNTIME_DIR".into(), path_str(&root.join("runtime"))),
+                ("LANG".into(), options.lang.clone()),
+                ("LC_ALL".into(), options.lang.clone()),
+                ("RUST_LOG".into(), "info,kakao_desk=debug".into()),
+                ("NO_AT_BRIDGE".into(), "1".into()),
+            ],
+            home,
+            groups: Vec::new(),
+            driver_port: 0,
+        };
+        desktop.env.extend(options.env);
+
+        // Xvfb picks a free display itself and tells us which.
+        let mut xvfb = Command::new("Xvfb");
+        xvfb.args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(desktop.log_file("xvfb.log"));
+        let mut group = Group::spawn("Xvfb", xvfb);
+        let display = read_line(
+            group.child.stdout.take().expect("piped"),
+            "Xvfb display number",
+        );
+        desktop.groups.push(group);
+        desktop
+            .env
+            .push(("DISPLAY".into(), format!(":{}", display.trim())));
+
+        // A private session bus.
+        let mut dbus = Command::new("dbus-daemon");
+        dbus.args(["--session", "--nofork", "--print-address=1"])
+            .envs(desktop.env.iter().cloned())
+            .stdout(Stdio::piped())
+            .stderr(desktop.log_file("dbus.log"));
+        let mut group = Group::spawn("dbus-daemon", dbus);
+        let address = read_line(group.child.stdout.take().expect("piped"), "D-Bus address");
+        desktop.groups.push(group);
+        desktop
+            .env
+            .push(("DBUS_SESSION_BUS_ADDRESS".into(), address.trim().to_owned()));
+
+        desktop.start_keyring();
+        desktop.start_driver();
+        desktop
+    }
+
+    /// The environment every process of this session gets.
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// The app's data directory (where its store, cache and vault live).
+    pub fn app_data_dir(&self) -> PathBuf {
+        self.home.path().join("data").join(app_scheme())
+    }
+
+    /// Opens the app through WebDriver, optionally with launch arguments
+    /// (a cold start by a link), and waits until the page has connected to
+    /// Rust (`body[data-ready]`).
+    pub async fn open_app(&self, args: &[&str]) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("wry"));
+        caps.insert(
+            "tauri:options".into(),
+            json!({ "application": APP, "args": args }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.driver_port))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "WebDriver session failed: {e}; see {}",
+                    self.artifacts.display()
+                )
+            });
+        wait_for(&client, "body[data-ready='true']").await;
+        client
+    }
+
+    /// Runs the app binary again with `args`, as the OS does for a link while
+    /// the app is running, and returns its exit status. The second process must
+    /// hand the arguments over and exit on its own.
+    pub fn launch_second_instance(&self, args: &[&str]) -> std::process::ExitStatus {
+        let mut command = Command::new(APP);
+        command
+            .args(args)
+            .envs(self.env.iter().cloned())
+            .stdout(self.log_file("second-instance.log"))
+            .stderr(self.log_file("second-instance.log"));
+        let mut group = Group::spawn("second instance", command);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = group.child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                group.kill();
+                panic!("the second instance did not exit: single-instance hand-off failed");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Saves a PNG of the app window under this test's artifacts.
+    pub async fn screenshot(&self, client: &Client, name: &str) -> PathBuf {
+        let png = client.screenshot().await.expect("screenshot");
+        let path = self.artifacts.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    /// Everything the app (and tauri-driver) logged so far.
+    pub fn app_log(&self) -> String {
+        let mut text = String::new();
+        for name in ["tauri-driver.log", "second-instance.log"] {
+            if let Ok(mut file) = std::fs::File::open(self.artifacts.join(name)) {
+                let _ = file.read_to_string(&mut text);
+            }
+        }
+        text
+    }
+
+    fn log_file(&self, name: &str) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.artifacts.join(name))
+            .expect("log file")
+    }
+
+    fn start_keyring(&mut self) {
+        let mut keyring = Command::new("gnome-keyring-daemon");
+        keyring
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::piped())
+            .stdout(self.log_file("keyring.log"))
+            .stderr(self.log_file("keyring.log"));
+        let mut group = Group::spawn("gnome-keyring-daemon", keyring);
+        let mut stdin = group.child.stdin.take().expect("piped");
+        stdin
+            .write_all(b"e2e-keyring-password")
+            .expect("unlock password");
+        drop(stdin);
+        self.groups.push(group);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.bus_has("org.freedesktop.secrets") {
+            assert!(
+                Instant::now() < deadline,
+                "gnome-keyring never took org.freedesktop.secrets"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn bus_has(&self, name: &str) -> bool {
+        let out = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                &format!("string:{name}"),
+            ])
+            .envs(self.env.iter().cloned())
+            .output()
+            .expect("dbus-send");
+        String::from_utf8_lossy(&out.stdout).contains("boolean true")
+    }
+
+    fn start_driver(&mut self) {
+        let port = free_port();
+        let native_port = free_port();
+        let mut driver = Command::new(tauri_driver());
+        driver
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .envs(self.env.iter().cloned())
+            .stdout(self.log_file("tauri-driver.log"))
+            .stderr(self.log_file("tauri-driver.log"));
+        self.groups.push(Group::spawn("tauri-driver", driver));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.driver_port = port;
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        // Reverse order: the app and drivers before the bus and display.
+        while let Some(mut group) = self.groups.pop() {
+            let _ = group.name;
+            group.kill();
+        }
+    }
+}
+
+/// Waits (up to 20 s) for an element to appear.
+pub async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+/// Waits (up to 20 s) until `css` matches an element whose text is `text`.
+pub async fn wait_for_text(client: &Client, css: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            last = element.text().await.unwrap_or_default();
+            if last == text {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} should read {text:?} but reads {last:?}");
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Ok(path) = std::env::var("TAURI_DRIVER") {
+        return path.into();
+    }
+    let cargo_bin = Path::new(
+        &std::env::var("CARGO_HOME")
+            .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default())),
+    )
+    .join("bin/tauri-driver");
+    if cargo_bin.exists() {
+        cargo_bin
+    } else {
+        "tauri-driver".into()
+    }
+}
+
+fn artifacts_dir(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/e2e-artifacts")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+fn read_line(stdout: impl Read, what: &str) -> String {
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect(what);
+    assert!(!line.trim().is_empty(), "no {what} was printed");
+    line
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn path_str(path: &Path) -> String {
+    path.to_str().expect("UTF-8 temp path").to_owned()
+}
+
+fn set_mode_0700(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).expect("chmod 0700");
+}
