@@ -29,7 +29,10 @@
 
 pub mod birthday;
 pub mod callback;
+pub mod clock;
+pub mod config;
 pub mod error;
+pub mod login;
 pub mod profile;
 pub mod secret;
 

@@ -74,6 +74,11 @@ secret_string!(
     /// The app's own session token (a JWT, DESIGN §4).
     SessionJwt, Clone
 );
+secret_string!(
+    /// The optional Kakao client secret (DESIGN §5: a desktop binary cannot
+    /// really keep it, but it must still never reach a log).
+    ClientSecret, Clone
+);
 
 impl CsrfState {
     /// Compares with a received value in constant time, so the comparison leaks
@@ -147,16 +152,32 @@ mod tests {
             SessionJwt::new("tok-HHH"),
             VaultKey::from_bytes([0x41; VAULT_KEY_LEN]),
         );
-        assert!(!printed.contains("tok-"), "a secret leaked through Debug: {printed}");
-        assert!(!printed.contains("AAAA"), "key bytes leaked through Debug: {printed}");
-        assert_eq!(printed.matches("[redacted]").count(), 9, "every secret says it is redacted");
-        assert!(printed.contains("AccessToken([redacted])"), "the type name stays for diagnosis");
+        assert!(
+            !printed.contains("tok-"),
+            "a secret leaked through Debug: {printed}"
+        );
+        assert!(
+            !printed.contains("AAAA"),
+            "key bytes leaked through Debug: {printed}"
+        );
+        assert_eq!(
+            printed.matches("[redacted]").count(),
+            9,
+            "every secret says it is redacted"
+        );
+        assert!(
+            printed.contains("AccessToken([redacted])"),
+            "the type name stays for diagnosis"
+        );
     }
 
     #[test]
     fn the_accessor_returns_the_value() {
         assert_eq!(AccessToken::new("abc").secret(), "abc");
-        assert_eq!(VaultKey::from_bytes([7; VAULT_KEY_LEN]).secret(), &[7; VAULT_KEY_LEN]);
+        assert_eq!(
+            VaultKey::from_bytes([7; VAULT_KEY_LEN]).secret(),
+            &[7; VAULT_KEY_LEN]
+        );
     }
 
     #[test]
@@ -167,6 +188,9 @@ mod tests {
         assert!(!state.matches("s-12"), "a prefix must not match");
         assert!(!state.matches(""), "empty must not match");
         assert!(Nonce::new("n").matches("n"));
-        assert!(!Nonce::new("n").matches("N"), "comparison is case-sensitive");
+        assert!(
+            !Nonce::new("n").matches("N"),
+            "comparison is case-sensitive"
+        );
     }
 }

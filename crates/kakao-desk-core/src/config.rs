@@ -1,0 +1,590 @@
+//! Configuration (DESIGN §7).
+//!
+//! Each variable is looked up in three layers, first hit wins:
+//! 1. the runtime environment, read through an injected lookup so tests never
+//!    touch the process environment;
+//! 2. build-time defaults baked in with `option_env!` by whoever built the
+//!    binary (a publisher's CI sets its app key there);
+//! 3. the compiled production defaults of [`production_defaults`], the only
+//!    place that names Kakao's hosts.
+//!
+//! An empty value counts as unset. No `KAKAO_CLIENT_ID` in any layer means demo
+//! mode: the shell starts the bundled emulator and builds its config with
+//! [`Config::demo`].
+
+use std::net::IpAddr;
+
+use thiserror::Error;
+use url::Url;
+
+use crate::ErrorCode;
+use crate::secret::ClientSecret;
+
+/// The variables this module reads.
+pub const VARIABLES: [&str; 7] = [
+    "KAKAO_CLIENT_ID",
+    "KAKAO_CLIENT_SECRET",
+    "KAKAO_REDIRECT_URI",
+    "KAKAO_REDIRECT_MODE",
+    "KAKAO_AUTH_BASE_URL",
+    "KAKAO_API_BASE_URL",
+    "KAKAO_SCOPES",
+];
+
+/// Why a configuration was refused. Every variant is a publisher's mistake, so
+/// the user sees [`ErrorCode::KakaoConfig`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// The value is not an absolute URL.
+    #[error("{variable} is not a valid absolute URL")]
+    InvalidUrl {
+        /// The variable at fault.
+        variable: &'static str,
+    },
+    /// A URL that would send secrets in clear: http to a non-loopback host, or
+    /// a scheme other than http(s).
+    #[error("{variable} must use https (http is allowed for loopback hosts only)")]
+    Insecure {
+        /// The variable at fault.
+        variable: &'static str,
+    },
+    /// A URL with parts Kakao's endpoints never have (user info, query, fragment).
+    #[error("{variable} must not carry user info, a query or a fragment")]
+    UnexpectedParts {
+        /// The variable at fault.
+        variable: &'static str,
+    },
+    /// `KAKAO_REDIRECT_MODE` is neither `bridge` nor `loopback`.
+    #[error("KAKAO_REDIRECT_MODE must be `bridge` or `loopback`")]
+    UnknownRedirectMode,
+    /// Loopback mode needs an `http://` redirect URI on a loopback host.
+    #[error("loopback mode needs an http redirect URI on 127.0.0.1, [::1] or localhost")]
+    LoopbackNeedsLoopbackUri,
+}
+
+impl ConfigError {
+    /// The stable error code the user sees.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::KakaoConfig
+    }
+}
+
+/// An https base URL of a Kakao host (or http on loopback, for the emulator).
+///
+/// Always ends in `/`, so endpoints join under it rather than replacing its
+/// last path segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(Url);
+
+impl BaseUrl {
+    /// Parses and checks a base URL.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the value is not an absolute URL, is not https on a
+    /// non-loopback host, or carries user info, a query or a fragment.
+    pub fn parse(variable: &'static str, raw: &str) -> Result<Self, ConfigError> {
+        let mut url = parse_secure(variable, raw)?;
+        if url.query().is_some() {
+            return Err(ConfigError::UnexpectedParts { variable });
+        }
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Ok(Self(url))
+    }
+
+    /// The base URL itself.
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The URL of an endpoint below this base, e.g. `endpoint("/oauth/token")`.
+    pub fn endpoint(&self, path: &str) -> Url {
+        let mut url = self.0.clone();
+        let joined = format!("{}{}", self.0.path(), path.trim_start_matches('/'));
+        url.set_path(&joined);
+        url
+    }
+}
+
+/// The redirect URI registered in the Kakao console, sent verbatim: Kakao
+/// compares it byte for byte at authorize and again at the token exchange
+/// (KOE006, KOE303).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectUri(Url);
+
+impl RedirectUri {
+    /// Parses and checks a redirect URI.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when it is not an absolute http(s) URL, is plain http on
+    /// a non-loopback host, or carries user info or a fragment.
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        parse_secure("KAKAO_REDIRECT_URI", raw).map(Self)
+    }
+
+    /// The URI.
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    /// The exact string sent to Kakao.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// True for `http://` on a loopback host: an RFC 8252 §7.3 loopback
+    /// redirect.
+    pub fn is_loopback_http(&self) -> bool {
+        self.0.scheme() == "http" && is_loopback_host(&self.0)
+    }
+}
+
+/// How the browser's redirect gets back into the app (DESIGN §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectMode {
+    /// An https bridge page forwards the query to the app's deep-link scheme.
+    Bridge,
+    /// The app listens on the loopback redirect URI while a login is pending.
+    Loopback,
+}
+
+impl RedirectMode {
+    fn parse(raw: &str) -> Result<Self, ConfigError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "bridge" => Ok(Self::Bridge),
+            "loopback" => Ok(Self::Loopback),
+            _ => Err(ConfigError::UnknownRedirectMode),
+        }
+    }
+}
+
+/// The checked configuration of a Kakao login.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The REST API key, sent as `client_id`.
+    pub client_id: String,
+    /// The client secret, when the publisher kept it on (DESIGN §5).
+    pub client_secret: Option<ClientSecret>,
+    /// The registered redirect URI.
+    pub redirect_uri: RedirectUri,
+    /// How the redirect reaches the app.
+    pub redirect_mode: RedirectMode,
+    /// `kauth` (OAuth and OIDC).
+    pub auth_base_url: BaseUrl,
+    /// `kapi` (user APIs).
+    pub api_base_url: BaseUrl,
+    /// Scopes to request at authorize; empty sends no `scope` parameter, so
+    /// Kakao uses the consent items set in the console.
+    pub scopes: Vec<String>,
+}
+
+/// What the layers said.
+#[derive(Debug, Clone)]
+pub enum Resolution {
+    /// A Kakao app key is configured.
+    Kakao(Box<Config>),
+    /// No app key: run against the bundled emulator ([`Config::demo`]). The
+    /// scopes requested, if any, are kept.
+    Demo {
+        /// Scopes from `KAKAO_SCOPES`.
+        scopes: Vec<String>,
+    },
+}
+
+/// The compiled production defaults: the one function that knows Kakao's hosts
+/// and the publisher's bridge page.
+pub fn production_defaults(variable: &str) -> Option<&'static str> {
+    match variable {
+        "KAKAO_AUTH_BASE_URL" => Some("https://kauth.kakao.com"),
+        "KAKAO_API_BASE_URL" => Some("https://kapi.kakao.com"),
+        // The bridge page this repository ships, as published with the project.
+        "KAKAO_REDIRECT_URI" => Some("https://kakao-desk.github.io/kakao/callback"),
+        _ => None,
+    }
+}
+
+/// The values baked in when the binary was built (`option_env!`).
+pub fn build_time_defaults(variable: &str) -> Option<&'static str> {
+    match variable {
+        "KAKAO_CLIENT_ID" => option_env!("KAKAO_CLIENT_ID"),
+        "KAKAO_CLIENT_SECRET" => option_env!("KAKAO_CLIENT_SECRET"),
+        "KAKAO_REDIRECT_URI" => option_env!("KAKAO_REDIRECT_URI"),
+        "KAKAO_REDIRECT_MODE" => option_env!("KAKAO_REDIRECT_MODE"),
+        "KAKAO_AUTH_BASE_URL" => option_env!("KAKAO_AUTH_BASE_URL"),
+        "KAKAO_API_BASE_URL" => option_env!("KAKAO_API_BASE_URL"),
+        "KAKAO_SCOPES" => option_env!("KAKAO_SCOPES"),
+        _ => None,
+    }
+}
+
+impl Config {
+    /// Resolves the configuration from the runtime environment (`lookup`),
+    /// then build-time defaults, then production defaults.
+    ///
+    /// The shell passes `|name| std::env::var(name).ok()`; tests pass a map.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for any value that is present but wrong. A bad value is
+    /// never silently replaced by a default.
+    pub fn resolve(lookup: impl Fn(&str) -> Option<String>) -> Result<Resolution, ConfigError> {
+        Self::resolve_layers(lookup, build_time_defaults)
+    }
+
+    /// [`Config::resolve`] with the build-time layer injected too.
+    ///
+    /// # Errors
+    /// As [`Config::resolve`].
+    pub fn resolve_layers(
+        runtime: impl Fn(&str) -> Option<String>,
+        build_time: impl Fn(&str) -> Option<&'static str>,
+    ) -> Result<Resolution, ConfigError> {
+        let get = |name: &str| -> Option<String> {
+            let set = |v: &String| !v.trim().is_empty();
+            runtime(name)
+                .filter(set)
+                .or_else(|| build_time(name).map(str::to_owned).filter(set))
+                .or_else(|| production_defaults(name).map(str::to_owned))
+                .map(|v| v.trim().to_owned())
+        };
+        let scopes = parse_scopes(get("KAKAO_SCOPES").as_deref().unwrap_or_default());
+        let Some(client_id) = get("KAKAO_CLIENT_ID") else {
+            return Ok(Resolution::Demo { scopes });
+        };
+        let required =
+            |name: &'static str| get(name).ok_or(ConfigError::InvalidUrl { variable: name });
+        let redirect_uri = RedirectUri::parse(&required("KAKAO_REDIRECT_URI")?)?;
+        let redirect_mode = match get("KAKAO_REDIRECT_MODE") {
+            Some(mode) => RedirectMode::parse(&mode)?,
+            None if redirect_uri.is_loopback_http() => RedirectMode::Loopback,
+            None => RedirectMode::Bridge,
+        };
+        if redirect_mode == RedirectMode::Loopback && !redirect_uri.is_loopback_http() {
+            return Err(ConfigError::LoopbackNeedsLoopbackUri);
+        }
+        Ok(Resolution::Kakao(Box::new(Config {
+            client_id,
+            client_secret: get("KAKAO_CLIENT_SECRET").map(ClientSecret::new),
+            redirect_uri,
+            redirect_mode,
+            auth_base_url: BaseUrl::parse(
+                "KAKAO_AUTH_BASE_URL",
+                &required("KAKAO_AUTH_BASE_URL")?,
+            )?,
+            api_base_url: BaseUrl::parse("KAKAO_API_BASE_URL", &required("KAKAO_API_BASE_URL")?)?,
+            scopes,
+        })))
+    }
+
+    /// The configuration of demo mode: both Kakao hosts are the bundled
+    /// emulator at `emulator_base`, which also serves the bridge page at
+    /// `redirect_uri`, so the deep-link path runs end to end.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the emulator's URLs are not loopback http(s).
+    pub fn demo(
+        emulator_base: &Url,
+        client_id: impl Into<String>,
+        redirect_uri: &Url,
+        scopes: Vec<String>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Config {
+            client_id: client_id.into(),
+            client_secret: None,
+            redirect_uri: RedirectUri::parse(redirect_uri.as_str())?,
+            redirect_mode: RedirectMode::Bridge,
+            auth_base_url: BaseUrl::parse("KAKAO_AUTH_BASE_URL", emulator_base.as_str())?,
+            api_base_url: BaseUrl::parse("KAKAO_API_BASE_URL", emulator_base.as_str())?,
+            scopes,
+        })
+    }
+}
+
+/// Splits `KAKAO_SCOPES` on commas and white space (Kakao's docs use commas,
+/// its SDKs spaces), dropping empties and duplicates.
+fn parse_scopes(raw: &str) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in raw.split([',', ' ', '\t', '\n', '+']).map(str::trim) {
+        if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    scopes
+}
+
+fn parse_secure(variable: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw.trim()).map_err(|_| ConfigError::InvalidUrl { variable })?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(ConfigError::InvalidUrl { variable });
+    }
+    let secure = match url.scheme() {
+        "https" => true,
+        "http" => is_loopback_host(&url),
+        _ => false,
+    };
+    if !secure {
+        return Err(ConfigError::Insecure { variable });
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::UnexpectedParts { variable });
+    }
+    Ok(url)
+}
+
+/// True for `localhost`, 127.0.0.0/8 and `::1`.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn none(_: &str) -> Option<&'static str> {
+        None
+    }
+
+    fn kakao(resolution: Result<Resolution, ConfigError>) -> Config {
+        match resolution {
+            Ok(Resolution::Kakao(config)) => *config,
+            other => panic!("expected a Kakao config, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_client_id_anywhere_is_demo_mode() {
+        let resolved =
+            Config::resolve_layers(env(&[("KAKAO_SCOPES", "openid, profile_nickname")]), none);
+        match resolved {
+            Ok(Resolution::Demo { scopes }) => {
+                assert_eq!(
+                    scopes,
+                    ["openid", "profile_nickname"],
+                    "scopes survive into demo mode"
+                );
+            }
+            other => panic!("no app key must mean demo mode, got {other:?}"),
+        }
+        let blank = Config::resolve_layers(env(&[("KAKAO_CLIENT_ID", "  ")]), none);
+        assert!(
+            matches!(blank, Ok(Resolution::Demo { .. })),
+            "a blank key counts as unset"
+        );
+    }
+
+    #[test]
+    fn production_defaults_fill_the_rest() {
+        let config = kakao(Config::resolve_layers(
+            env(&[("KAKAO_CLIENT_ID", "abc")]),
+            none,
+        ));
+        assert_eq!(
+            config.auth_base_url.url().as_str(),
+            "https://kauth.kakao.com/",
+            "kauth default"
+        );
+        assert_eq!(
+            config.api_base_url.url().as_str(),
+            "https://kapi.kakao.com/",
+            "kapi default"
+        );
+        assert_eq!(
+            config.redirect_mode,
+            RedirectMode::Bridge,
+            "an https redirect means the bridge"
+        );
+        assert!(
+            config.client_secret.is_none(),
+            "no secret unless configured"
+        );
+        assert!(config.scopes.is_empty(), "no scopes unless configured");
+    }
+
+    #[test]
+    fn runtime_beats_build_time_beats_production() {
+        let build = |name: &str| match name {
+            "KAKAO_CLIENT_ID" => Some("from-build"),
+            "KAKAO_API_BASE_URL" => Some("https://build.example/"),
+            _ => None,
+        };
+        let config = kakao(Config::resolve_layers(
+            env(&[("KAKAO_CLIENT_ID", "from-env")]),
+            build,
+        ));
+        assert_eq!(config.client_id, "from-env", "the runtime environment wins");
+        assert_eq!(
+            config.api_base_url.url().as_str(),
+            "https://build.example/",
+            "build-time beats the compiled default"
+        );
+        assert_eq!(
+            config.auth_base_url.url().as_str(),
+            "https://kauth.kakao.com/",
+            "unset everywhere falls back to production"
+        );
+    }
+
+    #[test]
+    fn loopback_redirect_defaults_to_loopback_mode() {
+        let config = kakao(Config::resolve_layers(
+            env(&[
+                ("KAKAO_CLIENT_ID", "abc"),
+                ("KAKAO_REDIRECT_URI", "http://127.0.0.1:8765/oauth/callback"),
+            ]),
+            none,
+        ));
+        assert_eq!(
+            config.redirect_mode,
+            RedirectMode::Loopback,
+            "http loopback → loopback"
+        );
+        let bridge = kakao(Config::resolve_layers(
+            env(&[
+                ("KAKAO_CLIENT_ID", "abc"),
+                ("KAKAO_REDIRECT_URI", "http://localhost:8765/kakao/callback"),
+                ("KAKAO_REDIRECT_MODE", "Bridge"),
+            ]),
+            none,
+        ));
+        assert_eq!(
+            bridge.redirect_mode,
+            RedirectMode::Bridge,
+            "an explicit mode wins"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        let cases: &[(&[(&str, &str)], ConfigError)] = &[
+            (
+                &[("KAKAO_AUTH_BASE_URL", "http://kauth.kakao.com")],
+                ConfigError::Insecure {
+                    variable: "KAKAO_AUTH_BASE_URL",
+                },
+            ),
+            (
+                &[("KAKAO_API_BASE_URL", "http://10.0.0.1:8080")],
+                ConfigError::Insecure {
+                    variable: "KAKAO_API_BASE_URL",
+                },
+            ),
+            (
+                &[("KAKAO_API_BASE_URL", "ftp://127.0.0.1")],
+                ConfigError::Insecure {
+                    variable: "KAKAO_API_BASE_URL",
+                },
+            ),
+            (
+                &[("KAKAO_AUTH_BASE_URL", "kauth.kakao.com")],
+                ConfigError::InvalidUrl {
+                    variable: "KAKAO_AUTH_BASE_URL",
+                },
+            ),
+            (
+                &[("KAKAO_AUTH_BASE_URL", "https://u:p@kauth.kakao.com")],
+                ConfigError::UnexpectedParts {
+                    variable: "KAKAO_AUTH_BASE_URL",
+                },
+            ),
+            (
+                &[("KAKAO_API_BASE_URL", "https://kapi.kakao.com/?x=1")],
+                ConfigError::UnexpectedParts {
+                    variable: "KAKAO_API_BASE_URL",
+                },
+            ),
+            (
+                &[(
+                    "KAKAO_REDIRECT_URI",
+                    "dev.kakaodesk.desktop://oauth/callback",
+                )],
+                ConfigError::Insecure {
+                    variable: "KAKAO_REDIRECT_URI",
+                },
+            ),
+            (
+                &[("KAKAO_REDIRECT_URI", "http://example.com/callback")],
+                ConfigError::Insecure {
+                    variable: "KAKAO_REDIRECT_URI",
+                },
+            ),
+            (
+                &[("KAKAO_REDIRECT_MODE", "popup")],
+                ConfigError::UnknownRedirectMode,
+            ),
+            (
+                &[("KAKAO_REDIRECT_MODE", "loopback")],
+                ConfigError::LoopbackNeedsLoopbackUri,
+            ),
+        ];
+        for (pairs, want) in cases {
+            let mut all = vec![("KAKAO_CLIENT_ID", "abc")];
+            all.extend_from_slice(pairs);
+            let got = Config::resolve_layers(env(&all), none).err();
+            assert_eq!(
+                got.as_ref(),
+                Some(want),
+                "{pairs:?} must be refused, never defaulted"
+            );
+            assert_eq!(
+                want.code(),
+                ErrorCode::KakaoConfig,
+                "config errors are the publisher's"
+            );
+        }
+    }
+
+    #[test]
+    fn loopback_hosts_may_use_http() {
+        for raw in [
+            "http://127.0.0.1:9000",
+            "http://127.8.9.1",
+            "http://[::1]:9000",
+            "http://LOCALHOST:1",
+        ] {
+            assert!(
+                BaseUrl::parse("KAKAO_AUTH_BASE_URL", raw).is_ok(),
+                "{raw} is loopback"
+            );
+        }
+    }
+
+    #[test]
+    fn endpoints_join_under_the_base_path() {
+        let base =
+            BaseUrl::parse("KAKAO_AUTH_BASE_URL", "http://127.0.0.1:9/kauth").expect("valid");
+        assert_eq!(
+            base.endpoint("/oauth/token").as_str(),
+            "http://127.0.0.1:9/kauth/oauth/token",
+            "a base with a path keeps it"
+        );
+        let root = BaseUrl::parse("KAKAO_AUTH_BASE_URL", "https://kauth.kakao.com").expect("valid");
+        assert_eq!(
+            root.endpoint("/oauth/token").as_str(),
+            "https://kauth.kakao.com/oauth/token"
+        );
+    }
+
+    #[test]
+    fn scopes_split_on_commas_and_spaces() {
+        assert_eq!(
+            parse_scopes("openid,profile_nickname  account_email,,openid"),
+            ["openid", "profile_nickname", "account_email"]
+        );
+    }
+}
