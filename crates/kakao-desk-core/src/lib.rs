@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod birthday;
+pub mod cache;
 pub mod callback;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,143 @@
+//! Fault injection and added latency, for tests and benchmarks of a client's
+//! failure handling.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::EmulatorState;
+use crate::response::{KapiError, KauthError};
+
+/// A failure to inject on one path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// `500` with the host's error shape: kauth
+    /// `{"error":"server_error",…,"error_code":"KOE003"}` (KOE003 is Kakao's
+    /// "temporary server error"), kapi `{"msg":…,"code":-1}`.
+    ServerError,
+    /// No answer until `hang_for` has passed (then the normal answer) or the
+    /// emulator shuts down: a server that outlives the client's timeout.
+    Hang,
+    /// The normal answer with its body cut in half (and a matching
+    /// `Content-Length`), so the client reads invalid JSON.
+    TruncatedJson,
+    /// `400 {"msg":"internal error","code":-1}`: kapi's documented temporary
+    /// fault, after which a client must not log the user out.
+    KapiInternalError,
+}
+
+/// How often an injected fault fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultMode {
+    /// On the next request to the path only.
+    Once,
+    /// On every request to the path until cleared.
+    Always,
+}
+
+/// The per-path fault table of a running emulator. Clones share the table.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    table: Arc<Mutex<HashMap<String, (Fault, FaultMode)>>>,
+}
+
+impl Faults {
+    /// Makes requests to exactly `path` (e.g. `"/oauth/token"`) fail with
+    /// `fault`, once or always. Replaces an earlier fault on that path.
+    pub fn inject(&self, path: &str, fault: Fault, mode: FaultMode) {
+        self.lock().insert(path.to_owned(), (fault, mode));
+    }
+
+    /// Removes the fault on `path`.
+    pub fn clear(&self, path: &str) {
+        self.lock().remove(path);
+    }
+
+    /// Removes every fault.
+    pub fn clear_all(&self) {
+        self.lock().clear();
+    }
+
+    /// Takes the fault for `path`, consuming it if it was `Once`.
+    fn take(&self, path: &str) -> Option<Fault> {
+        let mut table = self.lock();
+        let (fault, mode) = *table.get(path)?;
+        if mode == FaultMode::Once {
+            table.remove(path);
+        }
+        Some(fault)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Fault, FaultMode)>> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Marks a response shaped by a fault, for the request log.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AppliedFault(pub Fault);
+
+fn is_kapi_path(path: &str) -> bool {
+    path.starts_with("/v1/") || path.starts_with("/v2/")
+}
+
+/// Middleware: waits the configured latency, then applies the path's fault.
+pub(crate) async fn apply(
+    State(state): State<EmulatorState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let shared = state.shared();
+    let latency = shared.store().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let path = request.uri().path().to_owned();
+    let Some(fault) = shared.faults.take(&path) else {
+        return next.run(request).await;
+    };
+    tracing::debug!(%path, ?fault, "injecting fault");
+    let mut response = match fault {
+        Fault::ServerError if is_kapi_path(&path) => KapiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            ..KapiError::INTERNAL
+        }
+        .into_response(),
+        Fault::ServerError => KauthError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "KOE003",
+            "temporary server error",
+        )
+        .into_response(),
+        Fault::KapiInternalError => KapiError::INTERNAL.into_response(),
+        Fault::Hang => {
+            let mut stop = shared.shutdown.subscribe();
+            tokio::select! {
+                () = tokio::time::sleep(shared.hang_for) => {}
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+            next.run(request).await
+        }
+        Fault::TruncatedJson => truncate(next.run(request).await).await,
+    };
+    response.extensions_mut().insert(AppliedFault(fault));
+    response
+}
+
+async fn truncate(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(cut.len()));
+    Response::from_parts(parts, Body::from(cut))
+}
