@@ -48,6 +48,7 @@ pub fn ui_ready(
     settings: State<'_, Settings>,
 ) -> UiState {
     inbox.connect(Box::new(events));
+    tracing::info!("ui ready");
     UiState::new(settings.language())
 }
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs what Kakao Desk needs to build, run and test on Debian 12 / Ubuntu
+# 22.04+, and nothing that is already there: quick when everything is present.
+# Called by scripts/run.sh and scripts/test.sh; safe to run by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Tauri's Linux prerequisites, plus what the app and the tests use at run time.
+PACKAGES=(
+  # build
+  build-essential pkg-config curl wget file libssl-dev
+  libwebkit2gtk-4.1-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  libdbus-1-dev                 # keyring's Secret Service backend
+  # run: opening the browser, Korean glyphs, a keychain
+  xdg-utils fonts-nanum gnome-keyring dbus dbus-bin
+  # test: a display without a screen, WebDriver for WebKitGTK, screenshots,
+  # desktop-entry tools for the packaging tests
+  xvfb webkit2gtk-driver imagemagick desktop-file-utils
+  # node for the Tauri CLI (skipped when a node is already on PATH)
+  nodejs npm
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  case "$pkg" in
+    nodejs|npm) command -v "$pkg" >/dev/null 2>&1 && continue ;;
+  esac
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Rust (rustup's stable toolchain) when there is none.
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    say "installing Rust with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+# The Tauri CLI, pinned to 2.x in package.json / package-lock.json.
+if [ ! -x node_modules/.bin/tauri ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing the Tauri CLI (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# WebDriver bridge for Tauri apps, and the test runner.
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  say "installing tauri-driver 2.x"
+  cargo install tauri-driver --version '^2' --locked
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  say "installing cargo-nextest"
+  cargo install cargo-nextest --locked
+fi

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The README's second command: installs what is missing, then runs every check
+# and test: formatting, clippy (-D warnings), unit and integration tests of all
+# crates, the end-to-end tests in a real WebKitGTK window, and doc tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests (unit, integration, end-to-end)"
+cargo nextest run --workspace --locked --profile "${NEXTEST_PROFILE:-ci}"
+
+step "doc tests"
+cargo test --workspace --doc --locked
