@@ -33,8 +33,11 @@ pub mod callback;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod kakao;
 pub mod login;
+pub mod oidc;
 pub mod profile;
 pub mod secret;
+pub mod session;
 
 pub use error::{ErrorCode, Language};

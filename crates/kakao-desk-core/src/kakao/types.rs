@@ -1,0 +1,99 @@
+//! What Kakao answers, as typed values. Tokens move straight from the wire
+//! into their secret newtypes.
+
+use serde::Deserialize;
+
+use crate::secret::{AccessToken, IdToken, RefreshToken};
+
+/// A token endpoint answer ([RFC 6749 §5.1], reference §3.1–3.2).
+///
+/// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+#[derive(Debug)]
+pub struct TokenSet {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// Seconds the access token (and the id_token) lives.
+    pub expires_in: u64,
+    /// A refresh token: always at the code exchange, at a refresh only when
+    /// the old one had less than a month left.
+    pub refresh_token: Option<RefreshToken>,
+    /// Seconds the refresh token lives, beside `refresh_token`.
+    pub refresh_token_expires_in: Option<u64>,
+    /// The OIDC id_token, when OIDC is on for the app.
+    pub id_token: Option<IdToken>,
+    /// Granted scopes, space-separated, when Kakao says.
+    pub scope: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RawTokenSet {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    expires_in: u64,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    refresh_token_expires_in: Option<u64>,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+impl RawTokenSet {
+    /// Moves the strings into their newtypes; `None` for a token type other
+    /// than bearer or an empty access token.
+    pub(crate) fn into_tokens(self) -> Option<TokenSet> {
+        let bearer = self
+            .token_type
+            .as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
+        if !bearer || self.access_token.is_empty() {
+            return None;
+        }
+        Some(TokenSet {
+            access_token: AccessToken::new(self.access_token),
+            expires_in: self.expires_in,
+            refresh_token: self
+                .refresh_token
+                .filter(|t| !t.is_empty())
+                .map(RefreshToken::new),
+            refresh_token_expires_in: self.refresh_token_expires_in,
+            id_token: self.id_token.filter(|t| !t.is_empty()).map(IdToken::new),
+            scope: self.scope.map(|s| {
+                s.split([' ', ','])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+        })
+    }
+}
+
+/// `GET /v1/user/access_token_info` (reference §5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AccessTokenInfo {
+    /// The Kakao id (absent for some app-key tokens).
+    #[serde(default)]
+    pub id: Option<i64>,
+    /// Remaining seconds.
+    pub expires_in: i64,
+    /// The app the token belongs to.
+    pub app_id: i64,
+}
+
+/// The parts of the OIDC discovery document the client uses
+/// ([OpenID Connect Discovery §3], reference §7.1).
+///
+/// [OpenID Connect Discovery §3]: https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Discovery {
+    /// The issuer every id_token must name in `iss`.
+    pub issuer: String,
+    /// Where the signing keys are.
+    pub jwks_uri: String,
+    /// Algorithms Kakao signs id_tokens with (RS256).
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
+}

@@ -1,0 +1,507 @@
+//! The session (DESIGN §4–5): the app's own session JWT plus Kakao's tokens,
+//! and the record sealed into the vault.
+//!
+//! The session JWT is HS256 with a key derived from the vault key by
+//! HKDF-SHA256 ([RFC 5869]); the vault key is random and 256-bit, so no
+//! password-based KDF is needed or used. `iss` is the app identifier, `sub` the
+//! Kakao id, `sid` a random session id, `exp` the absolute session lifetime.
+//! Validation uses the injected clock, so a session restored at start-up is
+//! judged without the network.
+//!
+//! [RFC 5869]: https://www.rfc-editor.org/rfc/rfc5869
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use hkdf::Hkdf;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+use crate::ErrorCode;
+use crate::clock::{from_unix_seconds, unix_seconds};
+use crate::kakao::TokenSet;
+use crate::login::{RandomError, random_token};
+use crate::profile::KakaoId;
+use crate::secret::{AccessToken, IdToken, RefreshToken, SessionJwt, VaultKey};
+
+/// The default absolute session lifetime (DESIGN §4).
+pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Refresh ahead when the access token expires within this margin (DESIGN §5).
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// HKDF `info` of the session-JWT key: a distinct label keeps this key
+/// independent of any other key derived from the vault key.
+const JWT_KEY_INFO: &[u8] = b"kakao-desk session-jwt HS256 v1";
+/// Version of the sealed record's layout.
+const RECORD_VERSION: u32 = 1;
+
+/// Why a session could not be minted, restored or read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SessionError {
+    /// The session JWT's `exp` has passed.
+    #[error("the session has expired")]
+    Expired,
+    /// The session JWT is forged, for another app or user, or garbled.
+    #[error("the session token is invalid")]
+    InvalidToken,
+    /// The sealed record could not be read.
+    #[error("the stored session record is unreadable")]
+    Corrupt,
+    /// Minting failed (RNG or signing).
+    #[error("the session could not be created")]
+    Mint,
+}
+
+impl SessionError {
+    /// The stable error code the user sees.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Expired | Self::InvalidToken => ErrorCode::SessionExpired,
+            Self::Corrupt => ErrorCode::Storage,
+            Self::Mint => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<RandomError> for SessionError {
+    fn from(_: RandomError) -> Self {
+        Self::Mint
+    }
+}
+
+/// The HS256 key of the session JWT, derived from the vault key.
+pub struct SessionKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey([redacted])")
+    }
+}
+
+impl SessionKey {
+    /// HKDF-SHA256 ([RFC 5869 §2]) of the vault key, salted with the app
+    /// identifier, with a fixed label as `info`.
+    ///
+    /// [RFC 5869 §2]: https://www.rfc-editor.org/rfc/rfc5869#section-2
+    pub fn derive(vault_key: &VaultKey, app_id: &str) -> Self {
+        let hkdf = Hkdf::<Sha256>::new(Some(app_id.as_bytes()), vault_key.secret());
+        let mut okm = Zeroizing::new([0_u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's 8160-byte limit: cannot fail.
+        let _ = hkdf.expand(JWT_KEY_INFO, okm.as_mut_slice());
+        Self(okm)
+    }
+}
+
+/// The claims of the session JWT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// The app identifier.
+    pub iss: String,
+    /// The Kakao id, as a decimal string.
+    pub sub: String,
+    /// A random session id.
+    pub sid: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Absolute expiry (Unix seconds).
+    pub exp: i64,
+}
+
+/// Mints a session JWT for `kakao_id`, valid for `lifetime` from `now`.
+///
+/// # Errors
+/// [`SessionError::Mint`] when the RNG or the signer fails.
+pub fn mint(
+    key: &SessionKey,
+    app_id: &str,
+    kakao_id: KakaoId,
+    lifetime: Duration,
+    now: SystemTime,
+) -> Result<(SessionJwt, SessionClaims), SessionError> {
+    crate::oidc::install_jwt_crypto();
+    let iat = unix_seconds(now);
+    let claims = SessionClaims {
+        iss: app_id.to_owned(),
+        sub: kakao_id.to_string(),
+        sid: random_token(16)?,
+        iat,
+        exp: iat.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
+    };
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&*key.0),
+    )
+    .map_err(|_| SessionError::Mint)?;
+    Ok((SessionJwt::new(token), claims))
+}
+
+/// Validates a session JWT: HS256 under `key`, `iss` = `app_id`, `exp` after
+/// `now` (the injected clock).
+///
+/// # Errors
+/// [`SessionError::Expired`] or [`SessionError::InvalidToken`].
+pub fn validate(
+    key: &SessionKey,
+    app_id: &str,
+    token: &SessionJwt,
+    now: SystemTime,
+) -> Result<SessionClaims, SessionError> {
+    crate::oidc::install_jwt_crypto();
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[app_id]);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims = HashSet::from(["exp", "iss", "sub"].map(str::to_owned));
+    let claims = jsonwebtoken::decode::<SessionClaims>(
+        token.secret(),
+        &DecodingKey::from_secret(&*key.0),
+        &validation,
+    )
+    .map_err(|_| SessionError::InvalidToken)?
+    .claims;
+    if claims.exp <= unix_seconds(now) {
+        return Err(SessionError::Expired);
+    }
+    Ok(claims)
+}
+
+/// Everything the vault keeps about a signed-in user.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// The app's session JWT.
+    pub session_jwt: SessionJwt,
+    /// The Kakao id.
+    pub kakao_id: KakaoId,
+    /// Kakao's access token.
+    pub access_token: AccessToken,
+    /// When the access token expires (absolute).
+    pub access_expires_at: SystemTime,
+    /// Kakao's refresh token.
+    pub refresh_token: RefreshToken,
+    /// When the refresh token expires (absolute).
+    pub refresh_expires_at: SystemTime,
+    /// The latest id_token, if OIDC is on.
+    pub id_token: Option<IdToken>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    v: u32,
+    session_jwt: &'a str,
+    kakao_id: String,
+    access_token: &'a str,
+    access_expires_at: i64,
+    refresh_token: &'a str,
+    refresh_expires_at: i64,
+    id_token: Option<&'a str>,
+    scopes: &'a [String],
+}
+
+#[derive(Deserialize)]
+struct RecordIn {
+    v: u32,
+    session_jwt: String,
+    kakao_id: String,
+    access_token: String,
+    access_expires_at: i64,
+    refresh_token: String,
+    refresh_expires_at: i64,
+    id_token: Option<String>,
+    scopes: Vec<String>,
+}
+
+impl SessionRecord {
+    /// A new record from a code exchange. Kakao always returns a refresh
+    /// token there; without one the record cannot be made.
+    pub fn from_login(
+        session_jwt: SessionJwt,
+        kakao_id: KakaoId,
+        tokens: TokenSet,
+        now: SystemTime,
+    ) -> Option<Self> {
+        let refresh_token = tokens.refresh_token?;
+        Some(Self {
+            session_jwt,
+            kakao_id,
+            access_token: tokens.access_token,
+            access_expires_at: now + Duration::from_secs(tokens.expires_in),
+            refresh_expires_at: now
+                + Duration::from_secs(tokens.refresh_token_expires_in.unwrap_or(0)),
+            refresh_token,
+            id_token: tokens.id_token,
+            scopes: tokens.scope.unwrap_or_default(),
+        })
+    }
+
+    /// Applies a refresh answer (reference §3.2, §9): a new access token and
+    /// expiry; the refresh token and its expiry only when Kakao sent new ones
+    /// (otherwise the old ones stay); the id_token and scopes only when sent.
+    pub fn apply_refresh(&mut self, tokens: TokenSet, now: SystemTime) {
+        self.access_token = tokens.access_token;
+        self.access_expires_at = now + Duration::from_secs(tokens.expires_in);
+        if let Some(refresh) = tokens.refresh_token {
+            self.refresh_token = refresh;
+            if let Some(secs) = tokens.refresh_token_expires_in {
+                self.refresh_expires_at = now + Duration::from_secs(secs);
+            }
+        }
+        if let Some(id_token) = tokens.id_token {
+            self.id_token = Some(id_token);
+        }
+        if let Some(scopes) = tokens.scope {
+            self.scopes = scopes;
+        }
+    }
+
+    /// True when the access token expires within [`REFRESH_MARGIN`] of `now`.
+    pub fn access_expires_soon(&self, now: SystemTime) -> bool {
+        now + REFRESH_MARGIN >= self.access_expires_at
+    }
+
+    /// The explicit serialization sealed into the vault (versioned JSON).
+    ///
+    /// # Security
+    /// The bytes hold every token in clear: only the vault may see them.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let out = RecordOut {
+            v: RECORD_VERSION,
+            session_jwt: self.session_jwt.secret(),
+            kakao_id: self.kakao_id.to_string(),
+            access_token: self.access_token.secret(),
+            access_expires_at: unix_seconds(self.access_expires_at),
+            refresh_token: self.refresh_token.secret(),
+            refresh_expires_at: unix_seconds(self.refresh_expires_at),
+            id_token: self.id_token.as_ref().map(IdToken::secret),
+            scopes: &self.scopes,
+        };
+        // Serializing strings and integers into a Vec cannot fail.
+        Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
+    }
+
+    /// Reads what [`SessionRecord::to_bytes`] wrote.
+    ///
+    /// # Errors
+    /// [`SessionError::Corrupt`] for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SessionError> {
+        let raw: RecordIn = serde_json::from_slice(bytes).map_err(|_| SessionError::Corrupt)?;
+        if raw.v != RECORD_VERSION {
+            return Err(SessionError::Corrupt);
+        }
+        Ok(Self {
+            session_jwt: SessionJwt::new(raw.session_jwt),
+            kakao_id: raw.kakao_id.parse().map_err(|_| SessionError::Corrupt)?,
+            access_token: AccessToken::new(raw.access_token),
+            access_expires_at: from_unix_seconds(raw.access_expires_at),
+            refresh_token: RefreshToken::new(raw.refresh_token),
+            refresh_expires_at: from_unix_seconds(raw.refresh_expires_at),
+            id_token: raw.id_token.map(IdToken::new),
+            scopes: raw.scopes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::VAULT_KEY_LEN;
+
+    const APP: &str = "dev.kakaodesk.desktop";
+
+    fn key(byte: u8) -> SessionKey {
+        SessionKey::derive(&VaultKey::from_bytes([byte; VAULT_KEY_LEN]), APP)
+    }
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    #[test]
+    fn a_minted_session_validates_until_its_absolute_expiry() {
+        let id = KakaoId::new(1_376_016_924_426_111_111);
+        let (jwt, claims) =
+            mint(&key(1), APP, id, DEFAULT_SESSION_LIFETIME, at(1_000)).expect("mint");
+        assert_eq!(
+            claims.sub, "1376016924426111111",
+            "sub is the exact 64-bit id as a string"
+        );
+        assert_eq!(
+            claims.exp - claims.iat,
+            30 * 24 * 3600,
+            "30 days by default"
+        );
+        let back =
+            validate(&key(1), APP, &jwt, at(1_000 + 29 * 24 * 3600)).expect("valid on day 29");
+        assert_eq!(back, claims, "the claims survive the round trip");
+        let late = validate(&key(1), APP, &jwt, from_unix_seconds(claims.exp));
+        assert_eq!(
+            late.err(),
+            Some(SessionError::Expired),
+            "expiry is absolute, by the injected clock"
+        );
+    }
+
+    #[test]
+    fn a_session_from_another_key_or_app_is_refused() {
+        let (jwt, _) = mint(
+            &key(1),
+            APP,
+            KakaoId::new(7),
+            DEFAULT_SESSION_LIFETIME,
+            at(0),
+        )
+        .expect("mint");
+        assert_eq!(
+            validate(&key(2), APP, &jwt, at(1)).err(),
+            Some(SessionError::InvalidToken),
+            "other vault key"
+        );
+        assert_eq!(
+            validate(&key(1), "dev.kakaodesk.desktop.debug", &jwt, at(1)).err(),
+            Some(SessionError::InvalidToken),
+            "a debug build must not accept a release build's session"
+        );
+        let garbled = SessionJwt::new(format!("{}x", jwt.secret()));
+        assert_eq!(
+            validate(&key(1), APP, &garbled, at(1)).err(),
+            Some(SessionError::InvalidToken)
+        );
+    }
+
+    #[test]
+    fn the_derived_key_depends_on_vault_key_and_app() {
+        assert_ne!(
+            *key(1).0,
+            *key(2).0,
+            "different vault keys give different JWT keys"
+        );
+        let other = SessionKey::derive(&VaultKey::from_bytes([1; VAULT_KEY_LEN]), "other.app");
+        assert_ne!(
+            *key(1).0,
+            *other.0,
+            "the app identifier salts the derivation"
+        );
+        assert_ne!(
+            *key(1).0,
+            [1; 32],
+            "the JWT key is never the vault key itself"
+        );
+    }
+
+    fn record() -> SessionRecord {
+        SessionRecord {
+            session_jwt: SessionJwt::new("jwt-1"),
+            kakao_id: KakaoId::new(9_007_199_254_740_993),
+            access_token: AccessToken::new("at-1"),
+            access_expires_at: at(21_599),
+            refresh_token: RefreshToken::new("rt-1"),
+            refresh_expires_at: at(5_183_999),
+            id_token: Some(IdToken::new("id-1")),
+            scopes: vec!["openid".into(), "profile_nickname".into()],
+        }
+    }
+
+    #[test]
+    fn the_record_round_trips_through_bytes() {
+        let bytes = record().to_bytes();
+        let back = SessionRecord::from_bytes(&bytes).expect("readable");
+        assert_eq!(
+            back.kakao_id,
+            KakaoId::new(9_007_199_254_740_993),
+            "2^53+1 survives exactly"
+        );
+        assert_eq!(back.access_token.secret(), "at-1");
+        assert_eq!(back.refresh_token.secret(), "rt-1");
+        assert_eq!(back.id_token.as_ref().map(IdToken::secret), Some("id-1"));
+        assert_eq!(
+            back.access_expires_at,
+            at(21_599),
+            "absolute expiry, not a duration"
+        );
+        assert_eq!(back.scopes, ["openid", "profile_nickname"]);
+        assert_eq!(
+            SessionRecord::from_bytes(b"{").err(),
+            Some(SessionError::Corrupt)
+        );
+        let future = String::from_utf8(bytes.to_vec())
+            .expect("utf-8")
+            .replace("\"v\":1", "\"v\":2");
+        assert_eq!(
+            SessionRecord::from_bytes(future.as_bytes()).err(),
+            Some(SessionError::Corrupt),
+            "unknown layout"
+        );
+    }
+
+    #[test]
+    fn a_refresh_without_refresh_token_keeps_the_old_one() {
+        let mut record = record();
+        record.apply_refresh(
+            TokenSet {
+                access_token: AccessToken::new("at-2"),
+                expires_in: 21_599,
+                refresh_token: None,
+                refresh_token_expires_in: None,
+                id_token: None,
+                scope: None,
+            },
+            at(20_000),
+        );
+        assert_eq!(
+            record.access_token.secret(),
+            "at-2",
+            "the access token is replaced"
+        );
+        assert_eq!(record.access_expires_at, at(41_599), "its expiry moves");
+        assert_eq!(
+            record.refresh_token.secret(),
+            "rt-1",
+            "reference §3.2: keep the old refresh token"
+        );
+        assert_eq!(record.refresh_expires_at, at(5_183_999), "and its expiry");
+        assert_eq!(
+            record.id_token.as_ref().map(IdToken::secret),
+            Some("id-1"),
+            "id_token kept when absent"
+        );
+        assert_eq!(record.scopes.len(), 2, "scopes kept when absent");
+    }
+
+    #[test]
+    fn a_refresh_with_a_new_refresh_token_replaces_it() {
+        let mut record = record();
+        record.apply_refresh(
+            TokenSet {
+                access_token: AccessToken::new("at-2"),
+                expires_in: 100,
+                refresh_token: Some(RefreshToken::new("rt-2")),
+                refresh_token_expires_in: Some(5_000_000),
+                id_token: Some(IdToken::new("id-2")),
+                scope: Some(vec!["openid".into()]),
+            },
+            at(10),
+        );
+        assert_eq!(
+            record.refresh_token.secret(),
+            "rt-2",
+            "a rotated refresh token replaces the old"
+        );
+        assert_eq!(
+            record.refresh_expires_at,
+            at(5_000_010),
+            "with its own expiry"
+        );
+        assert!(
+            record.access_expires_soon(at(10)),
+            "100 s left is inside the refresh margin"
+        );
+        assert!(
+            !record.access_expires_soon(at(10) - REFRESH_MARGIN),
+            "well before it is not"
+        );
+    }
+}
