@@ -168,9 +168,7 @@ impl ErrorCode {
             (Self::RateLimited, Language::En) => {
                 "Too many requests. Wait about ten minutes, then try again."
             }
-            (Self::SessionExpired, Language::Ko) => {
-                "로그인이 만료되었습니다. 다시 로그인하세요."
-            }
+            (Self::SessionExpired, Language::Ko) => "로그인이 만료되었습니다. 다시 로그인하세요.",
             (Self::SessionExpired, Language::En) => "Your login has expired. Please log in again.",
             (Self::ConsentRequired, Language::Ko) => {
                 "추가 동의가 필요합니다. 다시 로그인해 필요한 항목에 동의하세요."
@@ -232,7 +230,10 @@ mod tests {
                 ko.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)),
                 "{code}: the Korean message must contain Hangul"
             );
-            assert!(en.is_ascii(), "{code}: the English message must be plain ASCII");
+            assert!(
+                en.is_ascii(),
+                "{code}: the English message must be plain ASCII"
+            );
         }
     }
 
