@@ -207,3 +207,19 @@ pub async fn kapi_post(
 pub fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("body must be JSON ({e}): {body}"))
 }
+
+/// A `refresh_token` grant request.
+pub async fn refresh_with(
+    emulator: &RunningEmulator,
+    refresh_token: &str,
+) -> (u16, HeaderMap, serde_json::Value) {
+    post_token(
+        emulator,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", emulator.client_id()),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}

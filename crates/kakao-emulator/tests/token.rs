@@ -1,0 +1,348 @@
+//! `POST /oauth/token`: Kakao's grant rules and exact error bodies.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use kakao_emulator::{EmulatorConfig, IssuanceLimit};
+use serde_json::json;
+
+fn kauth_error(error: &str, description: &str, code: &str) -> serde_json::Value {
+    json!({"error": error, "error_description": description, "error_code": code})
+}
+
+#[tokio::test]
+async fn codes_are_single_use_koe320() {
+    let emulator = emulator().await;
+    let code = authorize_code(&emulator).await;
+    let (status, headers, _) = exchange(&emulator, &code).await;
+    assert_eq!(status, 200, "the first exchange succeeds");
+    assert_eq!(
+        headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer realm=\"oauth\""),
+        "Kakao sends WWW-Authenticate on token responses; clients must tolerate it"
+    );
+    let (status, headers, body) = exchange(&emulator, &code).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            kauth_error(
+                "invalid_grant",
+                &format!("authorization code not found for code={code}"),
+                "KOE320"
+            )
+        ),
+        "a reused code is Kakao's KOE320 (e.g. React StrictMode exchanging twice)"
+    );
+    assert_eq!(
+        content_type(&headers),
+        JSON_UTF8,
+        "errors use the same content type"
+    );
+}
+
+#[tokio::test]
+async fn codes_expire_after_ten_minutes() {
+    let emulator = emulator().await;
+    let code = authorize_code(&emulator).await;
+    emulator.clock().advance(Duration::from_secs(10 * 60));
+    let (status, _, body) = exchange(&emulator, &code).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("KOE320")),
+        "a code older than 10 minutes is gone: {body}"
+    );
+}
+
+#[tokio::test]
+async fn redirect_uri_must_match_koe303() {
+    let emulator = emulator().await;
+    let code = authorize_code(&emulator).await;
+    let (status, _, body) = post_token(
+        &emulator,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", emulator.client_id()),
+            ("redirect_uri", "http://127.0.0.1:53682/oauth/callback/"),
+            ("code", &code),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            kauth_error("invalid_grant", "Redirect URI mismatch.", "KOE303")
+        ),
+        "the token request must repeat the authorize redirect_uri exactly"
+    );
+}
+
+#[tokio::test]
+async fn wrong_or_missing_verifier_fails_and_burns_the_code() {
+    let emulator = emulator().await;
+    for verifier in [Some("not-the-verifier"), None] {
+        let code = authorize_code(&emulator).await;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("client_id", emulator.client_id()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code", code.as_str()),
+        ];
+        if let Some(v) = verifier {
+            form.push(("code_verifier", v));
+        }
+        let (status, _, body) = post_token(&emulator, &form).await;
+        assert_eq!(
+            (status, body),
+            (
+                400,
+                kauth_error("invalid_grant", "PKCE verification failed.", "KOE320")
+            ),
+            "a challenge was sent, so the verifier is enforced ({verifier:?})"
+        );
+        let (status, _, _) = exchange(&emulator, &code).await;
+        assert_eq!(status, 400, "a failed attempt consumed the code");
+    }
+}
+
+#[tokio::test]
+async fn unknown_client_is_koe101_and_secret_is_koe010() {
+    let emulator = start(EmulatorConfig {
+        client_secret: Some("s3cret".into()),
+        ..config()
+    })
+    .await;
+    let (status, _, body) = post_token(
+        &emulator,
+        &[("grant_type", "authorization_code"), ("client_id", "nope")],
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            kauth_error("invalid_client", "Not exist client_id [nope]", "KOE101")
+        ),
+        "an unknown REST key is KOE101"
+    );
+    let code = authorize_code(&emulator).await;
+    let (status, _, body) = exchange(&emulator, &code).await;
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            kauth_error("invalid_client", "Bad client credentials", "KOE010")
+        ),
+        "with Client Secret on, a request without it is KOE010"
+    );
+    let (status, _, body) = post_token(
+        &emulator,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", emulator.client_id()),
+            ("client_secret", "s3cret"),
+            ("redirect_uri", REDIRECT_URI),
+            ("code", &code),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "the right secret is accepted: {body}");
+    let logged = emulator.requests().to_path("/oauth/token");
+    assert_eq!(
+        logged.last().and_then(|r| r.param("client_secret")),
+        Some(kakao_emulator::MASK),
+        "the secret never reaches the log"
+    );
+}
+
+#[tokio::test]
+async fn unsupported_grant_type_is_refused() {
+    let emulator = emulator().await;
+    let (status, _, body) = post_token(
+        &emulator,
+        &[
+            ("grant_type", "password"),
+            ("client_id", emulator.client_id()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            kauth_error(
+                "unsupported_grant_type",
+                "unsupported grant_type: password",
+                "KOE001"
+            )
+        ),
+        "only authorization_code and refresh_token exist"
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_only_under_thirty_days_and_the_old_token_dies() {
+    let emulator = emulator().await;
+    let tokens = login(&emulator).await;
+    let refresh = str_field(&tokens, "refresh_token").to_owned();
+    // 31 days in: 29 left, so a renewed refresh token comes back.
+    emulator
+        .clock()
+        .advance(Duration::from_secs(31 * 24 * 3600));
+    let (status, _, body) = refresh_with(&emulator, &refresh).await;
+    assert_eq!(status, 200, "refresh works with 29 days left: {body}");
+    assert_eq!(body["expires_in"], 21_599, "a new 6 h access token");
+    assert_eq!(
+        body["refresh_token_expires_in"], 5_183_999,
+        "the renewed refresh token lives 60 days again"
+    );
+    assert!(
+        body.get("scope").is_none(),
+        "refresh responses carry no scope (clients keep the old one)"
+    );
+    let renewed = str_field(&body, "refresh_token").to_owned();
+    assert_ne!(
+        renewed, refresh,
+        "under 30 days left Kakao returns a new refresh token"
+    );
+
+    let (status, _, body) = refresh_with(&emulator, &refresh).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            kauth_error(
+                "invalid_grant",
+                "expired_or_invalid_refresh_token",
+                "KOE322"
+            )
+        ),
+        "the rotated-away refresh token no longer works"
+    );
+    let (status, _, _) = refresh_with(&emulator, &renewed).await;
+    assert_eq!(status, 200, "the renewed one does");
+
+    // Past its 60 days the renewed token is dead too.
+    emulator
+        .clock()
+        .advance(Duration::from_secs(60 * 24 * 3600));
+    let (status, _, body) = refresh_with(&emulator, &renewed).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("KOE322")),
+        "an expired refresh token is KOE322"
+    );
+
+    let (status, _, body) = post_token(
+        &emulator,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", emulator.client_id()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("KOE319")),
+        "no refresh_token at all is KOE319"
+    );
+}
+
+#[tokio::test]
+async fn per_user_issuance_limit_is_koe237() {
+    let emulator = start(EmulatorConfig {
+        issuance_limit: Some(IssuanceLimit {
+            access_tokens: 2,
+            ..IssuanceLimit::default()
+        }),
+        ..config()
+    })
+    .await;
+    login(&emulator).await;
+    login(&emulator).await;
+    let code = authorize_code(&emulator).await;
+    let (status, _, body) = exchange(&emulator, &code).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            kauth_error(
+                "invalid_request",
+                "token request rate limit exceeded",
+                "KOE237"
+            )
+        ),
+        "the third access token inside the window exceeds the quota"
+    );
+    emulator.clock().advance(Duration::from_secs(10 * 60));
+    login(&emulator).await;
+}
+
+#[tokio::test]
+async fn kakaos_real_quota_allows_twenty_access_tokens_per_ten_minutes() {
+    let emulator = emulator().await;
+    for _ in 0..20 {
+        login(&emulator).await;
+    }
+    let code = authorize_code(&emulator).await;
+    let (status, _, body) = exchange(&emulator, &code).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("KOE237")),
+        "the 21st token in 10 minutes is refused, as documented: {body}"
+    );
+}
+
+#[tokio::test]
+async fn id_token_omits_nonce_when_none_was_sent_and_openid_off_means_none() {
+    let emulator = emulator().await;
+    let url = authorize_url(&emulator, "").replace("&nonce=n-1", "");
+    let response = client()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let code = query_param(&location(response.headers()), "code").unwrap_or_default();
+    let (_, _, tokens) = exchange(&emulator, &code).await;
+    let payload = str_field(&tokens, "id_token")
+        .split('.')
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        claims.get("nonce").is_none(),
+        "nonce is present only if it was sent: {claims}"
+    );
+    assert!(claims["sub"].is_string(), "sub is a string");
+    assert_eq!(
+        claims["auth_time"], T0,
+        "auth_time is when the user authenticated"
+    );
+
+    let no_oidc = start(EmulatorConfig {
+        openid: false,
+        ..config()
+    })
+    .await;
+    let tokens = login(&no_oidc).await;
+    assert!(
+        tokens.get("id_token").is_none(),
+        "without OIDC enabled there is no id_token"
+    );
+    assert_eq!(
+        tokens["scope"], "profile_nickname profile_image account_email",
+        "and no openid scope"
+    );
+}
