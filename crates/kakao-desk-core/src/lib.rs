@@ -35,6 +35,7 @@ pub mod config;
 pub mod error;
 pub mod kakao;
 pub mod login;
+pub mod loopback;
 pub mod oidc;
 pub mod profile;
 pub mod secret;
