@@ -97,7 +97,12 @@ pub(crate) async fn apply(
     let shared = state.shared();
     let latency = shared.store().latency;
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        let mut stop = shared.shutdown.subscribe();
+        tokio::select! {
+            () = tokio::time::sleep(latency) => {}
+            // Shutdown must not wait out a benchmark's latency.
+            _ = stop.wait_for(|stopping| *stopping) => {}
+        }
     }
     let path = request.uri().path().to_owned();
     let Some(fault) = shared.faults.take(&path) else {

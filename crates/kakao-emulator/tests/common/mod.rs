@@ -47,13 +47,17 @@ pub async fn start(config: EmulatorConfig) -> RunningEmulator {
 
 /// reqwest with redirects off (a login client must read `Location` itself).
 pub fn client() -> reqwest::Client {
+    client_builder()
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+/// The builder behind [`client`], for tests that add a timeout.
+pub fn client_builder() -> reqwest::ClientBuilder {
     // reqwest is built with rustls but no provider; plain http needs none,
     // yet the builder wants one installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_else(|e| panic!("client: {e}"))
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
 }
 
 pub fn challenge_of(verifier: &str) -> String {

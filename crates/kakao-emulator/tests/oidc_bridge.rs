@@ -1,0 +1,192 @@
+//! Discovery, JWKS, the bridge page, Kakao Account logout, and the router used
+//! in-process without a socket.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::Request;
+use common::*;
+use kakao_emulator::{EmulatorConfig, EmulatorState, app};
+use serde_json::json;
+use tower::ServiceExt as _;
+
+#[tokio::test]
+async fn discovery_document_is_kakaos_with_local_urls() {
+    let emulator = emulator().await;
+    let response = client()
+        .get(emulator.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        content_type(response.headers()),
+        "application/json;charset=utf-8",
+        "the reference records lower-case utf-8 for discovery"
+    );
+    let base = emulator.base_url();
+    assert_eq!(
+        json(&response.text().await.unwrap_or_default()),
+        json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/oauth/authorize"),
+            "token_endpoint": format!("{base}/oauth/token"),
+            "userinfo_endpoint": format!("{base}/v1/oidc/userinfo"),
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "request_uri_parameter_supported": false,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": ["iss","aud","sub","auth_time","exp","iat","nonce","nickname","picture","email"]
+        }),
+        "Kakao's document field for field (no revocation or end_session endpoint)"
+    );
+}
+
+#[tokio::test]
+async fn jwks_has_one_rsa_signing_key() {
+    let emulator = emulator().await;
+    let response = client()
+        .get(emulator.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        content_type(response.headers()),
+        JSON_UTF8,
+        "JSON content type"
+    );
+    let jwks = json(&response.text().await.unwrap_or_default());
+    let keys = jwks["keys"].as_array().cloned().unwrap_or_default();
+    assert_eq!(keys.len(), 1, "one key: {jwks}");
+    assert_eq!(
+        str_field(&keys[0], "kid").len(),
+        30,
+        "kids look like Kakao's 30-hex-character kids"
+    );
+}
+
+#[tokio::test]
+async fn bridge_page_forwards_the_query_to_the_app_scheme() {
+    let emulator = start(EmulatorConfig {
+        bridge_scheme: "dev.kakaodesk.desktop.debug".into(),
+        ..config()
+    })
+    .await;
+    // The bridge URL is a registered redirect URI without configuration.
+    let url = format!(
+        "{}/oauth/authorize?client_id={}&redirect_uri={}&response_type=code&state=a%2Bb",
+        emulator.base_url(),
+        emulator.client_id(),
+        enc(&emulator.bridge_redirect_uri())
+    );
+    let response = client()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        response.status(),
+        302,
+        "the bridge URL is always registered"
+    );
+    let redirect = location(response.headers());
+    let query = redirect
+        .split_once('?')
+        .map(|(_, q)| q.to_owned())
+        .unwrap_or_default();
+    let page = client()
+        .get(&redirect)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status(), 200, "the bridge page is a page");
+    assert_eq!(
+        content_type(page.headers()),
+        "text/html;charset=UTF-8",
+        "HTML"
+    );
+    let body = page.text().await.unwrap_or_default();
+    let target = format!("dev.kakaodesk.desktop.debug://oauth/callback?{query}");
+    assert!(
+        body.contains(&format!("href=\"{}\"", target.replace('&', "&amp;"))),
+        "the page links to the app scheme with the query untouched: {body}"
+    );
+    assert!(
+        body.contains(&format!("window.location.replace(\"{target}\")")),
+        "and navigates there by script: {body}"
+    );
+}
+
+#[tokio::test]
+async fn kakao_account_logout_needs_a_registered_logout_uri() {
+    let emulator = start(EmulatorConfig {
+        logout_redirect_uris: vec!["http://127.0.0.1:53682/logged-out".into()],
+        ..config()
+    })
+    .await;
+    let url = |target: &str| {
+        format!(
+            "{}/oauth/logout?client_id={}&logout_redirect_uri={}&state=s%201",
+            emulator.base_url(),
+            emulator.client_id(),
+            enc(target)
+        )
+    };
+    let response = client()
+        .get(url("http://127.0.0.1:53682/elsewhere"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        response.status(),
+        400,
+        "an unregistered logout URI is an error page"
+    );
+    assert!(
+        response.text().await.unwrap_or_default().contains("KOE007"),
+        "with KOE007"
+    );
+    let response = client()
+        .get(url("http://127.0.0.1:53682/logged-out"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 302, "a registered one is redirected to");
+    assert_eq!(
+        location(response.headers()),
+        "http://127.0.0.1:53682/logged-out?state=s%201",
+        "with the state echoed"
+    );
+}
+
+#[tokio::test]
+async fn router_works_in_process_without_a_socket() {
+    let state =
+        EmulatorState::new(config(), "http://emulator.test").unwrap_or_else(|e| panic!("{e}"));
+    let response = app(state.clone())
+        .oneshot(
+            Request::get("/.well-known/openid-configuration")
+                .body(Body::empty())
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200, "the router answers in-process");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    assert_eq!(
+        doc["issuer"], "http://emulator.test",
+        "the issuer is the base URL given to the state"
+    );
+    assert_eq!(
+        state.requests().all().len(),
+        1,
+        "in-process requests are logged like socket ones"
+    );
+}
