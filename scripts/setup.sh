@@ -52,10 +52,12 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-# The Tauri CLI, pinned to 2.x in package.json / package-lock.json.
+# The Tauri CLI, pinned to 2.x in package.json / package-lock.json. `npm
+# install --no-save` rather than `npm ci`: registry mirrors that lack some of
+# the CLI's per-platform optional packages make `npm ci` refuse the lock file.
 if [ ! -x node_modules/.bin/tauri ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing the Tauri CLI (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  say "installing the Tauri CLI"
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
 # WebDriver bridge for Tauri apps, and the test runner.

@@ -12,6 +12,13 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "rustfmt"
 cargo fmt --all -- --check
 
+step "architecture: the login core does not depend on Tauri"
+if cargo tree --locked -p kakao-desk-core -e normal,build --prefix none | grep -E '^tauri' ; then
+  echo "kakao-desk-core must not depend on tauri (see ARCHITECTURE.md)" >&2
+  exit 1
+fi
+echo "ok: no tauri crate in kakao-desk-core's dependency tree"
+
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
