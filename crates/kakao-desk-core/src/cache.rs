@@ -169,10 +169,13 @@ impl Thumbnail {
             .unwrap_or_default()
             .trim()
             .to_ascii_lowercase();
-        let (content_type, looks_right): (&'static str, fn(&[u8]) -> bool) = match essence.as_str() {
+        let (content_type, looks_right): (&'static str, fn(&[u8]) -> bool) = match essence.as_str()
+        {
             "image/jpeg" | "image/jpg" => ("image/jpeg", |b| b.starts_with(&[0xFF, 0xD8, 0xFF])),
             "image/png" => ("image/png", |b| b.starts_with(b"\x89PNG\r\n\x1a\n")),
-            "image/gif" => ("image/gif", |b| b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")),
+            "image/gif" => ("image/gif", |b| {
+                b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")
+            }),
             "image/webp" => ("image/webp", |b| {
                 b.len() >= 12 && b.starts_with(b"RIFF") && &b[8..12] == b"WEBP"
             }),
@@ -181,7 +184,10 @@ impl Thumbnail {
         if !looks_right(&bytes) {
             return Err(ThumbnailError::ContentMismatch);
         }
-        Ok(Self { content_type, bytes })
+        Ok(Self {
+            content_type,
+            bytes,
+        })
     }
 
     /// The normalised content type (`image/jpeg`, `image/png`, `image/gif`,
@@ -378,11 +384,11 @@ ON CONFLICT (kakao_id) DO UPDATE SET
             .conn
             .execute("DELETE FROM profile WHERE kakao_id = ?1", [id.get()])?;
         // In memory there is no WAL; the pragma then reports and does nothing.
-        let _: (i64, i64, i64) = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })?;
+        let _: (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
         Ok(deleted > 0)
     }
 }
@@ -513,21 +519,36 @@ mod tests {
         let first = cache
             .upsert_login(&profile(42, "첫째"), None, at(1_000))
             .unwrap();
-        assert_eq!(first.first_login_at, at(1_000), "sign-up time is the first login");
+        assert_eq!(
+            first.first_login_at,
+            at(1_000),
+            "sign-up time is the first login"
+        );
         assert_eq!(first.last_login_at, at(1_000));
 
         let mut changed = profile(42, "둘째");
         changed.email = Some("a@example.com".into());
         let second = cache.upsert_login(&changed, None, at(2_000)).unwrap();
-        assert_eq!(second.profile.nickname.as_deref(), Some("둘째"), "every login refreshes the row");
+        assert_eq!(
+            second.profile.nickname.as_deref(),
+            Some("둘째"),
+            "every login refreshes the row"
+        );
         assert_eq!(second.profile.email.as_deref(), Some("a@example.com"));
-        assert_eq!(second.first_login_at, at(1_000), "the first login time is kept");
+        assert_eq!(
+            second.first_login_at,
+            at(1_000),
+            "the first login time is kept"
+        );
         assert_eq!(second.last_login_at, at(2_000), "the last login time moves");
 
         let mut withdrawn = changed.clone();
         withdrawn.email = None;
         let third = cache.upsert_login(&withdrawn, None, at(3_000)).unwrap();
-        assert_eq!(third.profile.email, None, "a withdrawn consent removes the stored value");
+        assert_eq!(
+            third.profile.email, None,
+            "a withdrawn consent removes the stored value"
+        );
     }
 
     #[test]
@@ -535,7 +556,8 @@ mod tests {
         let cache = ProfileCache::open_in_memory().unwrap();
         let mut p = profile(1_376_016_924_429_759_243, "홍길동");
         p.is_default_nickname = true;
-        p.profile_image_url = Some(Url::parse("https://k.kakaocdn.net/dn/a/img_640x640.jpg").unwrap());
+        p.profile_image_url =
+            Some(Url::parse("https://k.kakaocdn.net/dn/a/img_640x640.jpg").unwrap());
         p.is_default_image = true;
         p.email = Some("sample@sample.com".into());
         p.email_verified = true;
@@ -544,7 +566,10 @@ mod tests {
         let stored = cache.upsert_login(&p, None, at(5)).unwrap();
         let mut expected = p.clone();
         expected.needs_agreement.clear();
-        assert_eq!(stored.profile, expected, "everything but the consent wish list is cached");
+        assert_eq!(
+            stored.profile, expected,
+            "everything but the consent wish list is cached"
+        );
         assert_eq!(
             stored.profile.birthday.unwrap().to_iso(),
             "0000-02-29",
@@ -558,7 +583,11 @@ mod tests {
         let p = profile(7, "n");
         let png = Thumbnail::new("image/png", PNG.to_vec()).unwrap();
         let stored = cache.upsert_login(&p, Some(&png), at(1)).unwrap();
-        assert_eq!(stored.thumbnail.as_ref(), Some(&png), "fetched bytes are stored");
+        assert_eq!(
+            stored.thumbnail.as_ref(),
+            Some(&png),
+            "fetched bytes are stored"
+        );
 
         let stored = cache.upsert_login(&p, None, at(2)).unwrap();
         assert_eq!(
@@ -569,25 +598,40 @@ mod tests {
 
         let jpeg = Thumbnail::new("image/jpeg; charset=binary", JPEG.to_vec()).unwrap();
         let stored = cache.upsert_login(&p, Some(&jpeg), at(3)).unwrap();
-        assert_eq!(stored.thumbnail.as_ref().map(Thumbnail::content_type), Some("image/jpeg"));
+        assert_eq!(
+            stored.thumbnail.as_ref().map(Thumbnail::content_type),
+            Some("image/jpeg")
+        );
 
         let mut moved = p.clone();
-        moved.thumbnail_url = Some(Url::parse("https://k.kakaocdn.net/dn/b/img_110x110.jpg").unwrap());
+        moved.thumbnail_url =
+            Some(Url::parse("https://k.kakaocdn.net/dn/b/img_110x110.jpg").unwrap());
         let stored = cache.upsert_login(&moved, None, at(4)).unwrap();
-        assert_eq!(stored.thumbnail, None, "old bytes would show an outdated picture for a new URL");
-        assert_eq!(stored.profile.thumbnail_url, moved.thumbnail_url, "the URL is still kept");
+        assert_eq!(
+            stored.thumbnail, None,
+            "old bytes would show an outdated picture for a new URL"
+        );
+        assert_eq!(
+            stored.profile.thumbnail_url, moved.thumbnail_url,
+            "the URL is still kept"
+        );
     }
 
     #[test]
     fn thumbnails_are_checked() {
         assert_eq!(
             Thumbnail::new("image/png", vec![0; MAX_THUMBNAIL_BYTES + 1]),
-            Err(ThumbnailError::TooLarge { size: MAX_THUMBNAIL_BYTES + 1 }),
+            Err(ThumbnailError::TooLarge {
+                size: MAX_THUMBNAIL_BYTES + 1
+            }),
             "over the cap is refused"
         );
         let mut at_cap = PNG.to_vec();
         at_cap.resize(MAX_THUMBNAIL_BYTES, 0);
-        assert!(Thumbnail::new("image/png", at_cap).is_ok(), "exactly the cap is fine");
+        assert!(
+            Thumbnail::new("image/png", at_cap).is_ok(),
+            "exactly the cap is fine"
+        );
         assert_eq!(
             Thumbnail::new("image/svg+xml", b"<svg/>".to_vec()),
             Err(ThumbnailError::UnsupportedType),
@@ -602,26 +646,50 @@ mod tests {
             Err(ThumbnailError::ContentMismatch),
             "bytes must be the type they claim"
         );
-        assert!(Thumbnail::new("IMAGE/GIF", b"GIF89a..".to_vec()).is_ok(), "types are case-insensitive");
+        assert!(
+            Thumbnail::new("IMAGE/GIF", b"GIF89a..".to_vec()).is_ok(),
+            "types are case-insensitive"
+        );
     }
 
     #[test]
     fn most_recent_is_the_last_login_and_delete_removes() {
         let cache = ProfileCache::open_in_memory().unwrap();
-        assert!(cache.most_recent().unwrap().is_none(), "an empty cache offers no one");
-        cache.upsert_login(&profile(1, "one"), None, at(10)).unwrap();
-        cache.upsert_login(&profile(2, "two"), None, at(20)).unwrap();
-        assert_eq!(cache.most_recent().unwrap().unwrap().profile.id, KakaoId::new(2));
-        cache.upsert_login(&profile(1, "one"), None, at(30)).unwrap();
+        assert!(
+            cache.most_recent().unwrap().is_none(),
+            "an empty cache offers no one"
+        );
+        cache
+            .upsert_login(&profile(1, "one"), None, at(10))
+            .unwrap();
+        cache
+            .upsert_login(&profile(2, "two"), None, at(20))
+            .unwrap();
+        assert_eq!(
+            cache.most_recent().unwrap().unwrap().profile.id,
+            KakaoId::new(2)
+        );
+        cache
+            .upsert_login(&profile(1, "one"), None, at(30))
+            .unwrap();
         assert_eq!(
             cache.most_recent().unwrap().unwrap().profile.id,
             KakaoId::new(1),
             "logging in again makes an account the most recent"
         );
         assert!(cache.delete(KakaoId::new(1)).unwrap(), "the row existed");
-        assert!(!cache.delete(KakaoId::new(1)).unwrap(), "deleting twice finds nothing");
-        assert!(cache.get(KakaoId::new(1)).unwrap().is_none(), "unlinked accounts are gone");
-        assert_eq!(cache.most_recent().unwrap().unwrap().profile.id, KakaoId::new(2));
+        assert!(
+            !cache.delete(KakaoId::new(1)).unwrap(),
+            "deleting twice finds nothing"
+        );
+        assert!(
+            cache.get(KakaoId::new(1)).unwrap().is_none(),
+            "unlinked accounts are gone"
+        );
+        assert_eq!(
+            cache.most_recent().unwrap().unwrap().profile.id,
+            KakaoId::new(2)
+        );
     }
 
     #[test]
@@ -630,15 +698,35 @@ mod tests {
         let path = dir.path().join("profile.db");
         {
             let cache = ProfileCache::open(&path).unwrap();
-            cache.upsert_login(&profile(3, "persist"), None, at(1)).unwrap();
-            let mode: String = cache.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-            assert_eq!(mode, "wal", "WAL is set outside the migrations, at every open");
-            let fk: bool = cache.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
-            assert!(fk, "foreign keys are a per-connection setting and must be on");
+            cache
+                .upsert_login(&profile(3, "persist"), None, at(1))
+                .unwrap();
+            let mode: String = cache
+                .conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(
+                mode, "wal",
+                "WAL is set outside the migrations, at every open"
+            );
+            let fk: bool = cache
+                .conn
+                .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                .unwrap();
+            assert!(
+                fk,
+                "foreign keys are a per-connection setting and must be on"
+            );
         }
         let cache = ProfileCache::open(&path).unwrap();
         assert_eq!(
-            cache.get(KakaoId::new(3)).unwrap().unwrap().profile.nickname.as_deref(),
+            cache
+                .get(KakaoId::new(3))
+                .unwrap()
+                .unwrap()
+                .profile
+                .nickname
+                .as_deref(),
             Some("persist"),
             "reopening runs no migration twice and keeps the data"
         );
@@ -654,10 +742,21 @@ mod tests {
     fn a_damaged_file_is_a_storage_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("profile.db");
-        std::fs::write(&path, b"this is not a sqlite database, just some text ........").unwrap();
+        std::fs::write(
+            &path,
+            b"this is not a sqlite database, just some text ........",
+        )
+        .unwrap();
         let error = ProfileCache::open(&path).expect_err("garbage must not open");
-        assert!(matches!(error, CacheError::Corrupt(_)), "reported as damage: {error:?}");
-        assert_eq!(error.code(), ErrorCode::Storage, "the UI shows the storage message");
+        assert!(
+            matches!(error, CacheError::Corrupt(_)),
+            "reported as damage: {error:?}"
+        );
+        assert_eq!(
+            error.code(),
+            ErrorCode::Storage,
+            "the UI shows the storage message"
+        );
     }
 
     #[test]
@@ -668,7 +767,8 @@ mod tests {
             let conn = Connection::open(&path).unwrap();
             conn.pragma_update(None, "user_version", 99).unwrap();
         }
-        let error = ProfileCache::open(&path).expect_err("a schema from the future must not be used");
+        let error =
+            ProfileCache::open(&path).expect_err("a schema from the future must not be used");
         assert_eq!(error.code(), ErrorCode::Storage);
     }
 }

@@ -40,5 +40,6 @@ pub mod oidc;
 pub mod profile;
 pub mod secret;
 pub mod session;
+pub mod vault;
 
 pub use error::{ErrorCode, Language};
