@@ -26,7 +26,7 @@
 //! })
 //! .await?;
 //!
-//! let base = emulator.base_url(); // "http://127.0.0.1:PORT" (no trailing slash)
+//! let base = emulator.base_url().to_owned(); // "http://127.0.0.1:PORT", no trailing slash
 //! let authorize = emulator.url("/oauth/authorize"); // base + path
 //! // ... drive GET /oauth/authorize with redirects off, read `Location` ...
 //!
@@ -100,6 +100,91 @@
 //! kapi: `GET|POST /v2/user/me`, `GET /v1/user/access_token_info`,
 //! `POST /v1/user/logout`, `POST /v1/user/unlink`, `GET|POST /v1/oidc/userinfo`.
 //! Emulator only: `GET /bridge/kakao/callback`, `GET /images/{file}`.
+//!
+//! ## Behaviour in brief
+//!
+//! * Every JSON answer has `Content-Type: application/json;charset=UTF-8`
+//!   (discovery: `application/json;charset=utf-8`, as recorded). kauth errors are
+//!   `{"error","error_description","error_code"}`, kapi errors `{"msg","code"}`.
+//! * Fields a user has not consented to are omitted, never `null`; fixtures with
+//!   `null` are refused at load.
+//! * Authorize: exact `redirect_uri` match; `scope`/`prompt` split on comma,
+//!   space or `+`; unknown parameters (`ka`, `agt`, …) ignored; a consent page
+//!   (or 302 with auto-consent; a linked user with the browser session cookie
+//!   skips the page; `prompt=login`/`select_account` force it; `prompt=none`
+//!   gives `login_required` / `consent_required`). Cancel redirects with
+//!   `error=access_denied&error_description=User%20denied%20access`.
+//! * Token: single-use 10-minute codes (KOE320), `redirect_uri` repeated exactly
+//!   (KOE303), S256 PKCE enforced when a challenge was sent, KOE101/KOE010,
+//!   `expires_in` = lifetime − 1 s (21599 for 6 h), `scope` space-joined with
+//!   `openid` when an `id_token` is issued. Refresh returns a new refresh token
+//!   only when under 30 days remain, and the old one then fails with KOE322.
+//!   Per-user issuance limit (20 access / 10 min, 30 refresh / 60 min): KOE237.
+//! * id_token: RS256, header `{kid, typ:"JWT", alg:"RS256"}`; `iss` = base URL,
+//!   `aud` = client id, `sub` = id as a string, `iat`, `exp` = `iat` + access
+//!   lifetime, `auth_time`, `nonce` only if sent, `nickname`/`picture` when
+//!   consented, `email` only if valid and verified.
+//! * kapi: bearer tokens only; `-401` with "this access token does not exist"
+//!   or "…is already expired". `/v1/user/logout` revokes the access *and*
+//!   refresh token; `/v1/user/unlink` revokes all of the user's tokens and
+//!   forgets the consent.
+//!
+//! ## UNCONFIRMED facts and the choice made
+//!
+//! The reference marks these UNCONFIRMED; the emulator takes the stricter,
+//! sane choice so a client that passes here also passes against Kakao.
+//!
+//! 1. *Authorize-time configuration errors* (KOE101 unknown `client_id`, KOE006
+//!    unregistered `redirect_uri`, KOE201/KOE202 `response_type`, KOE205 unknown
+//!    scope): an HTML error page, status 400, naming the code; never a redirect.
+//!    `client_id` is validated at authorize (one report says Kakao does not).
+//! 2. *PKCE*: `code_challenge_method` must be `S256` when a challenge is sent
+//!    (`plain` or omitted: error page KOE001). A missing or wrong `code_verifier`
+//!    is `400 invalid_grant` / `KOE320` / "PKCE verification failed." (a client
+//!    must restart the login, as for any dead code). The verifier's character set
+//!    is not checked (the iOS SDK sends standard base64). PKCE does not make
+//!    `client_secret` optional. A verifier without a challenge is ignored.
+//! 3. *Authorization code*: lives 10 minutes; any exchange attempt consumes it,
+//!    even one that fails on `redirect_uri` or the verifier.
+//! 4. *Client secret off but sent*: refused with KOE010 (safest: omit it); an
+//!    empty value counts as not sent.
+//! 5. *Statuses*: KOE322, KOE319 and KOE237 are HTTP 400 (KOE237 with
+//!    `error: "invalid_request"`); KOE010/KOE101 are 401.
+//! 6. *Refresh rotation*: the old refresh token is invalid as soon as a new one
+//!    is issued. A refresh also ends the previous access token at once.
+//! 7. *Refresh response*: no `scope` (clients keep the old scopes); a new
+//!    `id_token` when the grant had one, with the original `auth_time` and no
+//!    `nonce`.
+//! 8. *Bearer logout*: revokes the access token and its refresh token.
+//! 9. *Lifetimes*: REST-key access token 6 h, refresh token 60 days, both
+//!    configurable; ID token = access token lifetime.
+//! 10. *Redirect URIs*: `http` loopback with any explicit port can be registered;
+//!     matching is exact (no RFC 8252 any-port matching); custom schemes cannot
+//!     be registered ([`check_redirect_uri`]).
+//! 11. *`grant_type`*: missing → `400 invalid_request` KOE001; unknown →
+//!     `400 unsupported_grant_type` KOE001.
+//! 12. *`WWW-Authenticate`* on token responses: `Bearer realm="oauth"` (its real
+//!     value is not recorded).
+//! 13. *kapi without an `Authorization` header*: `401 -401` "this access token
+//!     does not exist" (not -2). A malformed `property_keys` is `400 -2`.
+//! 14. *Injected faults*: kapi `-1` is `400 {"msg":"internal error","code":-1}`
+//!     (Kakao's wording unknown); a 500 on kauth is `server_error`/KOE003.
+//! 15. *OIDC userinfo `gender`*: upper case (`"FEMALE"`), as the doc example.
+//! 16. *Consent*: a linked user with a browser session skips the page unless
+//!     `scope` asks for items not yet agreed; agreeing does not change fixture
+//!     data (a fixture cannot gain a value it does not hold).
+//! 17. *Issuance counting*: a code exchange counts one access and one refresh
+//!     token; a refresh counts one access token, plus a refresh token when it
+//!     rotates.
+//!
+//! ## Deliberate differences from real Kakao
+//!
+//! * One plain-http loopback origin plays both hosts; the OIDC issuer and every
+//!   discovery URL are that origin (clients take them from discovery).
+//! * `secure_resource=true` upgrades foreign `http://` image URLs to https, but
+//!   the emulator's own images stay `http://127.0.0.1` (no TLS here).
+//! * The signing key is generated in memory once per process (never stored), so
+//!   tokens verify only against that process's JWKS.
 #![warn(missing_docs)]
 
 mod assets;
