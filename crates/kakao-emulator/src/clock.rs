@@ -9,6 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// [`Clock::system`] follows the wall clock plus whatever was added with
 /// [`advance`](Clock::advance); [`Clock::fixed`] stands still until moved, so a
 /// test can assert exact `expires_in` values.
+///
+/// id_token `iat`/`exp` follow this clock too: a test that verifies id_tokens
+/// with a validator reading the real time (jsonwebtoken's `exp` check) should
+/// use `Clock::system()`, or give its validator the same notion of now.
 #[derive(Clone, Debug)]
 pub struct Clock {
     inner: Arc<Mutex<Source>>,

@@ -95,7 +95,8 @@
 //!
 //! kauth: `GET /oauth/authorize` (consent page, or 302 with auto-consent),
 //! `POST /oauth/authorize/consent` (the page's form), `POST /oauth/token`
-//! (`authorization_code`, `refresh_token`), `GET /oauth/logout`,
+//! (`authorization_code`, `refresh_token`), `POST /oauth/tokeninfo` (debug),
+//! `GET /oauth/logout`,
 //! `GET /.well-known/openid-configuration`, `GET /.well-known/jwks.json`.
 //! kapi: `GET|POST /v2/user/me`, `GET /v1/user/access_token_info`,
 //! `POST /v1/user/logout`, `POST /v1/user/unlink`, `GET|POST /v1/oidc/userinfo`.
@@ -227,6 +228,7 @@ pub fn app(state: EmulatorState) -> Router {
         .route("/oauth/authorize", get(kauth::authorize::authorize))
         .route("/oauth/authorize/consent", post(kauth::authorize::consent))
         .route("/oauth/token", post(kauth::token::token))
+        .route("/oauth/tokeninfo", post(kauth::tokeninfo::tokeninfo))
         .route("/oauth/logout", get(kauth::logout::logout))
         .route(
             "/.well-known/openid-configuration",

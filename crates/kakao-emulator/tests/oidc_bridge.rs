@@ -190,3 +190,54 @@ async fn router_works_in_process_without_a_socket() {
         "in-process requests are logged like socket ones"
     );
 }
+
+#[tokio::test]
+async fn tokeninfo_decodes_valid_id_tokens_and_refuses_others() {
+    let emulator = emulator().await;
+    let tokens = login(&emulator).await;
+    let id_token = str_field(&tokens, "id_token").to_owned();
+    let info = |token: String| {
+        let http = client();
+        let url = emulator.url("/oauth/tokeninfo");
+        async move {
+            let response = http
+                .post(url)
+                .form(&[("id_token", token)])
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            (
+                response.status().as_u16(),
+                json(&response.text().await.unwrap_or_default()),
+            )
+        }
+    };
+    let (status, claims) = info(id_token.clone()).await;
+    assert_eq!(status, 200, "a fresh id_token is decoded: {claims}");
+    assert_eq!(
+        claims["aud"],
+        emulator.client_id(),
+        "the payload is returned"
+    );
+
+    let mut forged = id_token.clone();
+    forged.push('x');
+    let (status, body) = info(forged).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"error": "invalid_token", "error_description": "invalid id_token.", "error_code": "KOE400"})
+        ),
+        "a bad signature is KOE400"
+    );
+    emulator
+        .clock()
+        .advance(std::time::Duration::from_secs(6 * 3600));
+    let (status, body) = info(id_token).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("KOE400")),
+        "an expired id_token is KOE400"
+    );
+}

@@ -4,3 +4,4 @@ pub(crate) mod authorize;
 pub(crate) mod logout;
 pub(crate) mod oidc;
 pub(crate) mod token;
+pub(crate) mod tokeninfo;
