@@ -161,6 +161,14 @@ async fn kakao_account_logout_needs_a_registered_logout_uri() {
         "http://127.0.0.1:53682/logged-out?state=s%201",
         "with the state echoed"
     );
+    assert_eq!(
+        response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok()),
+        Some("kakao_emulator_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
+        "the browser's Kakao Account session ends"
+    );
 }
 
 #[tokio::test]

@@ -346,3 +346,42 @@ async fn id_token_omits_nonce_when_none_was_sent_and_openid_off_means_none() {
         "and no openid scope"
     );
 }
+
+#[tokio::test]
+async fn refresh_token_quota_is_koe237_too() {
+    let emulator = start(EmulatorConfig {
+        issuance_limit: Some(IssuanceLimit {
+            refresh_tokens: 1,
+            ..IssuanceLimit::default()
+        }),
+        ..config()
+    })
+    .await;
+    let tokens = login(&emulator).await;
+    let code = authorize_code(&emulator).await;
+    let (status, _, body) = exchange(&emulator, &code).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("KOE237")),
+        "a code exchange issues a refresh token, so it counts against the refresh quota: {body}"
+    );
+    let (status, _, body) = refresh_with(&emulator, str_field(&tokens, "refresh_token")).await;
+    assert_eq!(
+        status, 200,
+        "a refresh that does not rotate issues no refresh token, so it is allowed: {body}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_exchanges_of_one_code_succeed_once() {
+    let emulator = emulator().await;
+    let code = authorize_code(&emulator).await;
+    let (a, b) = tokio::join!(exchange(&emulator, &code), exchange(&emulator, &code));
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [200, 400],
+        "exactly one of two racing exchanges wins (StrictMode double effects)"
+    );
+}
