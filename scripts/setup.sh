@@ -20,7 +20,7 @@ PACKAGES=(
   xdg-utils fonts-nanum gnome-keyring dbus dbus-bin
   # test: a display without a screen, WebDriver for WebKitGTK, screenshots,
   # desktop-entry tools for the packaging tests
-  xvfb webkit2gtk-driver imagemagick desktop-file-utils
+  xvfb webkit2gtk-driver imagemagick desktop-file-utils rpm cpio
   # node for the Tauri CLI (skipped when a node is already on PATH)
   nodejs npm
 )

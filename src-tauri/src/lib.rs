@@ -113,14 +113,25 @@ fn focus_main_window(app: &tauri::AppHandle) {
     }
 }
 
-/// Registers the app's schemes with the desktop at every start where the OS
-/// gives no install-time registration: on Linux (an AppImage or a binary run
-/// from a build tree has no desktop entry) and in Windows debug builds. Off the
+/// Registers the app's schemes with the desktop at start-up where the OS gives
+/// no install-time registration: on Linux (an AppImage or a binary run from a
+/// build tree has no desktop entry) and in Windows debug builds. Off the
 /// window's critical path: it spawns `xdg-mime` and `update-desktop-database`.
+///
+/// Skipped for a Linux package install (the binary under `/usr/`): the
+/// package's desktop entry already registers the scheme, and the plugin's
+/// per-user entry would shadow it with a quoted `Exec` that xdg-utils' generic
+/// mode cannot run.
 fn register_schemes(handle: &tauri::AppHandle) {
     #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
     {
         use tauri_plugin_deep_link::DeepLinkExt;
+        if cfg!(target_os = "linux")
+            && std::env::current_exe().is_ok_and(|exe| exe.starts_with("/usr/"))
+        {
+            tracing::debug!("installed by a package: its desktop entry registers the scheme");
+            return;
+        }
         let handle = handle.clone();
         tauri::async_runtime::spawn_blocking(move || match handle.deep_link().register_all() {
             Ok(()) => tracing::debug!("deep-link schemes registered"),

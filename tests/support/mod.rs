@@ -52,6 +52,8 @@ pub struct DesktopOptions {
     pub lang: String,
     /// Extra environment for tauri-driver (and so for the app).
     pub env: Vec<(String, String)>,
+    /// Start tauri-driver (not needed when the test launches the app itself).
+    pub webdriver: bool,
 }
 
 impl Default for DesktopOptions {
@@ -59,18 +61,20 @@ impl Default for DesktopOptions {
         Self {
             lang: "en_US.UTF-8".into(),
             env: Vec::new(),
+            webdriver: true,
         }
     }
 }
 
 /// A process group that dies with its owner.
-struct Group {
+pub struct Group {
     name: &'static str,
     child: Child,
 }
 
 impl Group {
-    fn spawn(name: &'static str, mut command: Command) -> Self {
+    /// Starts `command` as the leader of a new process group.
+    pub fn spawn(name: &'static str, mut command: Command) -> Self {
         command.process_group(0);
         let child = command.spawn().unwrap_or_else(|e| {
             panic!("could not start {name} ({command:?}): {e}. Run scripts/setup.sh first.")
@@ -78,13 +82,41 @@ impl Group {
         Self { name, child }
     }
 
-    fn kill(&mut self) {
+    /// Kills the whole group and reaps the leader.
+    pub fn kill(&mut self) {
         let pgid = self.child.id().to_string();
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{pgid}")])
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The leader's exit status, if it has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("wait for child")
+    }
+
+    /// Waits up to `timeout` for the leader to exit; kills the group and panics
+    /// when it does not.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                panic!("{} did not exit within {timeout:?}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -169,7 +201,9 @@ impl Desktop {
             .push(("DBUS_SESSION_BUS_ADDRESS".into(), address.trim().to_owned()));
 
         desktop.start_keyring();
-        desktop.start_driver();
+        if options.webdriver {
+            desktop.start_driver();
+        }
         desktop
     }
 
@@ -217,18 +251,8 @@ impl Desktop {
             .envs(self.env.iter().cloned())
             .stdout(self.log_file("second-instance.log"))
             .stderr(self.log_file("second-instance.log"));
-        let mut group = Group::spawn("second instance", command);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = group.child.try_wait().expect("wait") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                group.kill();
-                panic!("the second instance did not exit: single-instance hand-off failed");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // A second instance that does not exit means the hand-off failed.
+        Group::spawn("second instance", command).wait_for_exit(Duration::from_secs(30))
     }
 
     /// Saves a PNG of the app window under this test's artifacts.
@@ -250,7 +274,8 @@ impl Desktop {
         text
     }
 
-    fn log_file(&self, name: &str) -> std::fs::File {
+    /// An append-mode log file in this test's artifacts.
+    pub fn log_file(&self, name: &str) -> std::fs::File {
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -329,9 +354,8 @@ impl Desktop {
 impl Drop for Desktop {
     fn drop(&mut self) {
         // Reverse order: the app and drivers before the bus and display.
-        while let Some(mut group) = self.groups.pop() {
-            let _ = group.name;
-            group.kill();
+        while let Some(group) = self.groups.pop() {
+            drop(group);
         }
     }
 }
