@@ -148,7 +148,9 @@
 //! 3. *Authorization code*: lives 10 minutes; any exchange attempt consumes it,
 //!    even one that fails on `redirect_uri` or the verifier.
 //! 4. *Client secret off but sent*: refused with KOE010 (safest: omit it); an
-//!    empty value counts as not sent.
+//!    empty value counts as not sent. The secret is read from the form body
+//!    only (`client_secret_post`, the one method discovery lists); HTTP Basic
+//!    is not read.
 //! 5. *Statuses*: KOE322, KOE319 and KOE237 are HTTP 400 (KOE237 with
 //!    `error: "invalid_request"`); KOE010/KOE101 are 401.
 //! 6. *Refresh rotation*: the old refresh token is invalid as soon as a new one
@@ -167,7 +169,8 @@
 //! 12. *`WWW-Authenticate`* on token responses: `Bearer realm="oauth"` (its real
 //!     value is not recorded).
 //! 13. *kapi without an `Authorization` header*: `401 -401` "this access token
-//!     does not exist" (not -2). A malformed `property_keys` is `400 -2`.
+//!     does not exist" (not -2). A malformed `property_keys`, or one naming an
+//!     unknown `kakao_account.` field, is `400 -2`.
 //! 14. *Injected faults*: kapi `-1` is `400 {"msg":"internal error","code":-1}`
 //!     (Kakao's wording unknown); a 500 on kauth is `server_error`/KOE003.
 //! 15. *OIDC userinfo `gender`*: upper case (`"FEMALE"`), as the doc example.

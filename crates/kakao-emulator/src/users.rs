@@ -306,6 +306,11 @@ fn account_group(key: &str) -> Option<&'static [&'static str]> {
             "birthyear_needs_agreement",
         ],
         "gender" => &["gender", "gender_needs_agreement"],
+        // Not in the documented key list, but the fields exist; accepting them
+        // is kinder than a -2 for a key a client could reasonably send.
+        "birthyear" => &["birthyear", "birthyear_needs_agreement"],
+        "phone_number" => &["phone_number", "phone_number_needs_agreement"],
+        "ci" => &["ci", "ci_needs_agreement", "ci_authenticated_at"],
         _ => return None,
     })
 }
