@@ -1,0 +1,287 @@
+//! The vault key in a **real** OS keychain (Linux Secret Service).
+//!
+//! Each case runs the keychain code in a child process (this test binary,
+//! re-executed with `--exact <child test> --ignored`), inside a private D-Bus
+//! session and with `HOME` / `XDG_*` in a fresh temporary directory, so the
+//! user's own keyring is never touched:
+//!
+//! - with an unlocked `gnome-keyring-daemon` on a private bus
+//!   (`dbus-run-session`), a first process creates the key and seals a value;
+//!   a second process finds the same key (it opens that value) and reports it
+//!   as existing, so nothing was overwritten;
+//! - with a bus address that leads nowhere, and with a bus that has no
+//!   Secret Service, the key source answers `keychain_unavailable` and no
+//!   file is written anywhere in the child's home.
+//!
+//! If `dbus-run-session` or `gnome-keyring-daemon` is missing, the cases that
+//! need them print why and pass without running.
+
+#![cfg(target_os = "linux")]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kakao_desk_core::ErrorCode;
+use kakao_desk_core::vault::{FileVaultStorage, KeyOrigin, KeySource, KeychainKeySource, Vault};
+
+const APP: &str = "dev.kakaodesk.test.keychain";
+const STEP: &str = "KAKAO_DESK_KEYCHAIN_STEP";
+const VAULT_DIR: &str = "KAKAO_DESK_KEYCHAIN_VAULT_DIR";
+const SEALED: &[u8] = b"sealed by the first process";
+
+/// The child: one step of a scenario, chosen by the environment.
+#[test]
+#[ignore = "child process of the keychain tests; not a test on its own"]
+fn keychain_child_step() {
+    let Ok(step) = std::env::var(STEP) else {
+        return;
+    };
+    let source = KeychainKeySource::for_app(APP);
+    match step.as_str() {
+        "create" => {
+            let (key, origin) = source
+                .load_or_create()
+                .expect("the keychain must work here");
+            assert_eq!(
+                origin,
+                KeyOrigin::Created,
+                "a fresh keyring holds no key yet"
+            );
+            let vault = Vault::new(APP, key, Box::new(storage()));
+            vault.save(SEALED).expect("seal with the new key");
+            println!("STEP-OK create");
+        }
+        "reuse" => {
+            let (key, origin) = source
+                .load_or_create()
+                .expect("the keychain must work here");
+            assert_eq!(
+                origin,
+                KeyOrigin::Existing,
+                "the key stored by the first process must be found, not replaced"
+            );
+            let vault = Vault::new(APP, key, Box::new(storage()));
+            let opened = vault
+                .load()
+                .expect("the second process's key must open the first one's vault")
+                .expect("the sealed value");
+            assert_eq!(
+                &opened[..],
+                SEALED,
+                "identical key, read back by another process"
+            );
+            println!("STEP-OK reuse");
+        }
+        "unavailable" => {
+            let error = source
+                .load_or_create()
+                .expect_err("there is no keychain in this environment");
+            assert_eq!(
+                error.code(),
+                ErrorCode::KeychainUnavailable,
+                "the app must learn that the keychain is unavailable: {error}"
+            );
+            println!("STEP-OK unavailable");
+        }
+        other => panic!("unknown step {other}"),
+    }
+}
+
+fn storage() -> FileVaultStorage {
+    FileVaultStorage::new(std::env::var(VAULT_DIR).expect("vault dir for the child"))
+}
+
+fn find_in_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A private home for a child: `HOME`, `XDG_DATA_HOME`, `XDG_CONFIG_HOME`,
+/// `XDG_CACHE_HOME`, `XDG_RUNTIME_DIR` all inside `root`, and no display, so
+/// nothing can reach the user's own session or pop up a prompt.
+fn private_env(command: &mut Command, root: &Path) {
+    let home = root.join("home");
+    let runtime = root.join("runtime");
+    for dir in [&home, &runtime] {
+        fs::create_dir_all(dir).expect("child dirs");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).expect("runtime mode");
+    }
+    command
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+}
+
+fn child_args() -> [&'static str; 5] {
+    [
+        "--exact",
+        "keychain_child_step",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]
+}
+
+fn assert_ok(output: &Output, marker: &str, why: &str) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains(marker),
+        "{why}\nstatus: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(files_under(&path));
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_key_lives_in_a_real_secret_service_and_is_never_replaced() {
+    let (Some(_), Some(_)) = (
+        find_in_path("dbus-run-session"),
+        find_in_path("gnome-keyring-daemon"),
+    ) else {
+        println!(
+            "SKIPPED: dbus-run-session or gnome-keyring-daemon is not installed \
+             (apt-get install dbus gnome-keyring); the real-keychain test did not run"
+        );
+        return;
+    };
+    let temp = tempfile::tempdir().expect("temp dir");
+    let exe = std::env::current_exe().expect("test binary");
+    // One private bus and one unlocked keyring (password "pw", a throwaway
+    // login keyring in the temporary XDG_DATA_HOME) for both processes; the
+    // daemon's output goes nowhere, so it cannot hold our pipes open.
+    let script = r#"
+        echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+        KAKAO_DESK_KEYCHAIN_STEP=create "$0" "$@" || exit 1
+        KAKAO_DESK_KEYCHAIN_STEP=reuse "$0" "$@" || exit 1
+        KAKAO_DESK_KEYCHAIN_STEP=reuse "$0" "$@"
+    "#;
+    let mut command = Command::new("dbus-run-session");
+    command
+        .arg("--")
+        .arg("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(&exe)
+        .args(child_args())
+        .env(VAULT_DIR, temp.path().join("vault"));
+    private_env(&mut command, temp.path());
+    let output = command.output().expect("run dbus-run-session");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_ok(
+        &output,
+        "STEP-OK create",
+        "a first process must create and store the key in the Secret Service",
+    );
+    assert_eq!(
+        stdout.matches("STEP-OK reuse").count(),
+        2,
+        "later processes must find the same key, twice, never replacing it\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let keyrings = files_under(&temp.path().join("home/.local/share/keyrings"));
+    assert!(
+        !keyrings.is_empty(),
+        "the key went to gnome-keyring's own (encrypted) store in the private home"
+    );
+}
+
+#[test]
+fn no_keychain_is_keychain_unavailable_and_nothing_is_written() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let exe = std::env::current_exe().expect("test binary");
+
+    // 1. A session bus address that leads nowhere.
+    let nowhere = temp.path().join("nowhere");
+    let mut command = Command::new(&exe);
+    command.args(child_args()).env(STEP, "unavailable");
+    private_env(&mut command, &nowhere);
+    command.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}", nowhere.join("no-such-bus").display()),
+    );
+    let output = command.output().expect("run the child");
+    assert_ok(
+        &output,
+        "STEP-OK unavailable",
+        "no bus → keychain_unavailable",
+    );
+    assert_eq!(
+        files_under(&nowhere),
+        Vec::<PathBuf>::new(),
+        "no key, plaintext or otherwise, may be written when the keychain is missing"
+    );
+
+    // 2. A real bus that has no Secret Service and cannot start one.
+    if find_in_path("dbus-run-session").is_none() {
+        println!("SKIPPED (part 2): dbus-run-session is not installed");
+        return;
+    }
+    let bare = temp.path().join("bare");
+    fs::create_dir_all(&bare).expect("dir");
+    let config = temp.path().join("bare-bus.conf");
+    fs::write(
+        &config,
+        format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+            temp.path().display()
+        ),
+    )
+    .expect("bus config");
+    let mut command = Command::new("dbus-run-session");
+    command
+        .arg(format!("--config-file={}", config.display()))
+        .arg("--")
+        .arg(&exe)
+        .args(child_args())
+        .env(STEP, "unavailable");
+    private_env(&mut command, &bare);
+    let output = command.output().expect("run dbus-run-session");
+    assert_ok(
+        &output,
+        "STEP-OK unavailable",
+        "a bus without org.freedesktop.secrets → keychain_unavailable",
+    );
+    assert_eq!(
+        files_under(&bare),
+        Vec::<PathBuf>::new(),
+        "nothing may be written in the child's home when the keychain is missing"
+    );
+}
