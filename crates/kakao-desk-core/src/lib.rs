@@ -27,6 +27,7 @@
 //! and an English message.
 #![warn(missing_docs)]
 
+pub mod account;
 pub mod birthday;
 pub mod cache;
 pub mod callback;

@@ -3,9 +3,9 @@
 //!
 //! It answers the browser with a small localized page ("you can close this
 //! tab") and hands the URL to the same callback intake as a deep link. It
-//! stops after the callback that ends the login; the caller stops it on cancel
-//! or at the deadline by dropping the future of [`LoopbackListener::serve`],
-//! which closes the socket. Requests to other paths (a browser's
+//! stops serving after the callback that ends the login; the owner closes the
+//! socket by dropping the [`LoopbackListener`] after that, on cancel or at the
+//! deadline (see [`crate::account`]). Requests to other paths (a browser's
 //! `/favicon.ico`) get a 404 and do not end it; neither does a forged callback
 //! whose `state` is wrong, so a local process cannot cancel a real login.
 //!
@@ -121,8 +121,9 @@ impl LoopbackListener {
 
     /// Serves until `handle` returns [`Outcome::Done`]. `handle` receives the
     /// full callback URL (origin of the redirect URI + the request target).
+    /// The socket stays open until the listener is dropped.
     pub async fn serve<T>(
-        self,
+        &self,
         language: Language,
         mut handle: impl FnMut(&str) -> Outcome<T>,
     ) -> T {
@@ -250,13 +251,17 @@ mod tests {
             path: redirect.url().path().to_owned(),
             origin: format!("http://{addr}"),
         };
-        let server = tokio::spawn(receiver.serve(Language::En, |url| {
-            if url.contains("state=good") {
-                Outcome::Done(url.to_owned(), Page::Success)
-            } else {
-                Outcome::Continue(Page::Failure(ErrorCode::StateMismatch))
-            }
-        }));
+        let server = tokio::spawn(async move {
+            receiver
+                .serve(Language::En, |url| {
+                    if url.contains("state=good") {
+                        Outcome::Done(url.to_owned(), Page::Success)
+                    } else {
+                        Outcome::Continue(Page::Failure(ErrorCode::StateMismatch))
+                    }
+                })
+                .await
+        });
         let favicon = get(addr, "GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n").await;
         assert!(
             favicon.starts_with("HTTP/1.1 404"),
