@@ -34,7 +34,7 @@ use url::Url;
 
 use crate::ErrorCode;
 use crate::birthday::{Birthday, Calendar};
-use crate::profile::{KakaoId, KakaoProfile};
+use crate::profile::{KakaoId, KakaoProfile, PublicProfile};
 
 /// The largest thumbnail kept, in bytes. Kakao's thumbnails are 110×110
 /// (a few kilobytes); anything near this size is not a thumbnail.
@@ -200,6 +200,17 @@ impl Thumbnail {
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
+
+    /// The image as a `data:` URL (`data:image/png;base64,…`). Safe to put in
+    /// an `<img src>`: only checked raster types get here.
+    pub fn to_data_url(&self) -> String {
+        use base64::Engine as _;
+        format!(
+            "data:{};base64,{}",
+            self.content_type,
+            base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+        )
+    }
 }
 
 impl std::fmt::Debug for Thumbnail {
@@ -224,6 +235,16 @@ pub struct CachedProfile {
     pub first_login_at: SystemTime,
     /// The latest login on this device.
     pub last_login_at: SystemTime,
+}
+
+impl CachedProfile {
+    /// The view for the UI, with the cached thumbnail as a `data:` URL so the
+    /// picture shows with no network ("continue as <nickname>").
+    pub fn to_public(&self) -> PublicProfile {
+        let mut public = self.profile.to_public();
+        public.thumbnail_data_url = self.thumbnail.as_ref().map(Thumbnail::to_data_url);
+        public
+    }
 }
 
 /// The profile cache. Not `Sync` (one SQLite connection): the shell keeps it

@@ -384,6 +384,7 @@ impl KakaoProfile {
             kakao_id: self.id,
             nickname: self.nickname.clone(),
             thumbnail_url: self.thumbnail_url.as_ref().map(Url::to_string),
+            thumbnail_data_url: None,
             profile_image_url: self.profile_image_url.as_ref().map(Url::to_string),
             is_default_image: self.is_default_image,
             email: self.email.clone(),
@@ -449,6 +450,10 @@ pub struct PublicProfile {
     pub nickname: Option<String>,
     /// Thumbnail URL.
     pub thumbnail_url: Option<String>,
+    /// The cached thumbnail as a `data:` URL, for display with no network
+    /// (set by [`crate::cache::CachedProfile::to_public`]; the page's CSP must
+    /// allow `img-src data:`).
+    pub thumbnail_data_url: Option<String>,
     /// Profile image URL.
     pub profile_image_url: Option<String>,
     /// Whether the images are Kakao's default picture.
@@ -765,6 +770,7 @@ mod tests {
                 "kakaoId": "123456789",
                 "nickname": "홍길동",
                 "thumbnailUrl": "http://yyy.kakao.com/dn/abc/img_110x110.jpg",
+                "thumbnailDataUrl": null,
                 "profileImageUrl": "http://yyy.kakao.com/dn/abc/img_640x640.jpg",
                 "isDefaultImage": false,
                 "email": "sample@sample.com",

@@ -9,8 +9,8 @@
 //!   (`dbus-run-session`), a first process creates the key and seals a value;
 //!   a second process finds the same key (it opens that value) and reports it
 //!   as existing, so nothing was overwritten;
-//! - with a bus address that leads nowhere, and with a bus that has no
-//!   Secret Service, the key source answers `keychain_unavailable` and no
+//! - with a bus address that leads nowhere, with no bus address at all, and
+//!   with a bus that has no Secret Service, the key source answers `keychain_unavailable` and no
 //!   file is written anywhere in the child's home.
 //!
 //! If `dbus-run-session` or `gnome-keyring-daemon` is missing, the cases that
@@ -237,9 +237,29 @@ fn no_keychain_is_keychain_unavailable_and_nothing_is_written() {
         "no key, plaintext or otherwise, may be written when the keychain is missing"
     );
 
-    // 2. A real bus that has no Secret Service and cannot start one.
+    // 2. No bus address at all, but a display: libdbus would autolaunch a
+    //    bus (and a locked keyring daemon that lingers); the key source must
+    //    say "unavailable" before trying.
+    let no_address = temp.path().join("no-address");
+    let mut command = Command::new(&exe);
+    command.args(child_args()).env(STEP, "unavailable");
+    private_env(&mut command, &no_address);
+    command.env("DISPLAY", ":97");
+    let output = command.output().expect("run the child");
+    assert_ok(
+        &output,
+        "STEP-OK unavailable",
+        "no bus address → keychain_unavailable",
+    );
+    assert_eq!(
+        files_under(&no_address),
+        Vec::<PathBuf>::new(),
+        "nothing may be written when the keychain is missing"
+    );
+
+    // 3. A real bus that has no Secret Service and cannot start one.
     if find_in_path("dbus-run-session").is_none() {
-        println!("SKIPPED (part 2): dbus-run-session is not installed");
+        println!("SKIPPED (part 3): dbus-run-session is not installed");
         return;
     }
     let bare = temp.path().join("bare");

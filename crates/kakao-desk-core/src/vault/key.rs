@@ -134,6 +134,17 @@ impl KeychainKeySource {
 #[cfg(any(target_os = "linux", target_os = "windows", target_os = "macos"))]
 impl KeySource for KeychainKeySource {
     fn load_or_create(&self) -> Result<(VaultKey, KeyOrigin), KeyError> {
+        #[cfg(target_os = "linux")]
+        if !linux_session_bus_known() {
+            // Without a bus address libdbus would "autolaunch" a bus through
+            // X11, which starts a locked keyring daemon that then lingers
+            // (tauri-linux.md §7). Say "unavailable" without touching D-Bus.
+            tracing::warn!("no D-Bus session bus: the OS keychain is unavailable");
+            return Err(KeyError::KeychainUnavailable(
+                "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset, no $XDG_RUNTIME_DIR/bus)"
+                    .to_owned(),
+            ));
+        }
         let entry =
             keyring::Entry::new(&self.service, &self.account).map_err(keychain_unavailable)?;
         match entry.get_secret() {
@@ -173,6 +184,15 @@ impl KeySource for KeychainKeySource {
             "no supported keychain on this platform".to_owned(),
         ))
     }
+}
+
+/// Whether libdbus can find a session bus without autolaunching one: an
+/// explicit address, or the systemd user bus socket it falls back to.
+#[cfg(target_os = "linux")]
+fn linux_session_bus_known() -> bool {
+    std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty())
+        || std::env::var_os("XDG_RUNTIME_DIR")
+            .is_some_and(|dir| Path::new(&dir).join("bus").exists())
 }
 
 /// Describes a keyring error without anything that could hold a secret

@@ -42,7 +42,7 @@ pub use key::{
     KEYCHAIN_ACCOUNT, KeyError, KeyFileSource, KeyOrigin, KeySource, KeychainKeySource,
     MemoryKeySource, random_vault_key,
 };
-pub use storage::{FileVaultStorage, MemoryVaultStorage, Slot, VaultStorage};
+pub use storage::{FileVaultStorage, MAX_ENVELOPE_LEN, MemoryVaultStorage, Slot, VaultStorage};
 
 use crate::ErrorCode;
 use crate::secret::VaultKey;

@@ -3,9 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// The largest envelope the vault writes: header, record kind byte, the
+/// largest plaintext, tag.
+pub const MAX_ENVELOPE_LEN: usize = super::envelope::HEADER_LEN + 1 + super::MAX_PLAINTEXT_LEN + 16;
 
 /// One of the vault's two slots. Writes alternate between them (odd
 /// generations go to `A`, even ones to `B`), so the newest complete envelope
@@ -136,11 +140,17 @@ impl FileVaultStorage {
 
 impl VaultStorage for FileVaultStorage {
     fn read(&self, slot: Slot) -> io::Result<Option<Vec<u8>>> {
-        match fs::read(self.path(slot)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        let file = match File::open(self.path(slot)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // Never more than the largest envelope and one byte: an oversized
+        // file then fails to authenticate instead of filling memory.
+        let mut bytes = Vec::new();
+        file.take(MAX_ENVELOPE_LEN as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(Some(bytes))
     }
 
     fn write(&self, slot: Slot, bytes: &[u8]) -> io::Result<()> {
