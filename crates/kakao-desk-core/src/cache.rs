@@ -1,5 +1,5 @@
 //! The profile cache: one SQLite file (`profile.db`) with one row per Kakao
-//! account, so the app can show "continue as <nickname>" and the user's
+//! account, so the app can show "continue as `<nickname>`" and the user's
 //! picture with no network.
 //!
 //! - **One path for sign-up and sign-in.** [`ProfileCache::upsert_login`]
@@ -239,7 +239,7 @@ pub struct CachedProfile {
 
 impl CachedProfile {
     /// The view for the UI, with the cached thumbnail as a `data:` URL so the
-    /// picture shows with no network ("continue as <nickname>").
+    /// picture shows with no network ("continue as `<nickname>`").
     pub fn to_public(&self) -> PublicProfile {
         let mut public = self.profile.to_public();
         public.thumbnail_data_url = self.thumbnail.as_ref().map(Thumbnail::to_data_url);
@@ -378,7 +378,7 @@ ON CONFLICT (kakao_id) DO UPDATE SET
             .transpose()
     }
 
-    /// The account that logged in last: the "continue as <nickname>" offer.
+    /// The account that logged in last: the "continue as `<nickname>`" offer.
     ///
     /// # Errors
     /// A [`CacheError`] if SQLite fails or the row is invalid.

@@ -192,11 +192,20 @@ where
     if value.is_null() {
         return Ok(None);
     }
+    let found = match &value {
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+        serde_json::Value::Null => "null",
+    };
     match T::deserialize(value) {
         Ok(parsed) => Ok(Some(parsed)),
-        Err(error) => {
-            // The serde message names the expected type, never the value.
-            tracing::warn!(%error, "ignored a /v2/user/me field of an unexpected type");
+        Err(_) => {
+            // serde's message quotes the value, which is personal data: log
+            // only the JSON type that was found.
+            tracing::warn!(found, "ignored a /v2/user/me field of an unexpected type");
             Ok(None)
         }
     }
