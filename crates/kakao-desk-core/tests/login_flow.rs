@@ -540,3 +540,78 @@ fn query(url: &str, name: &str) -> String {
         })
         .unwrap_or_default()
 }
+
+/// A key source on a machine without a keychain.
+#[derive(Debug)]
+struct NoKeychain;
+
+impl kakao_desk_core::vault::KeySource for NoKeychain {
+    fn load_or_create(
+        &self,
+    ) -> Result<
+        (
+            kakao_desk_core::secret::VaultKey,
+            kakao_desk_core::vault::KeyOrigin,
+        ),
+        kakao_desk_core::vault::KeyError,
+    > {
+        Err(kakao_desk_core::vault::KeyError::KeychainUnavailable(
+            "no Secret Service".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn without_a_keychain_the_session_lives_in_memory_only() {
+    let rig = rig().await;
+    let cache = kakao_desk_core::cache::ProfileCache::open(&rig.data_dir().join("profile.db"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let vault_dir = rig.data_dir().join("vault");
+    std::fs::create_dir_all(&vault_dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut parts = kakao_desk_core::account::AccountParts::new(
+        rig.config.clone(),
+        APP_ID,
+        SCHEME,
+        rig.clock.clone(),
+        cache,
+        Box::new(NoKeychain),
+        Box::new(kakao_desk_core::vault::FileVaultStorage::new(&vault_dir)),
+    );
+    parts.client_options = rig.client;
+    let account = kakao_desk_core::account::Account::open(parts)
+        .unwrap_or_else(|e| panic!("opens anyway: {e}"));
+    assert_eq!(
+        account.keychain_problem(),
+        Some(ErrorCode::KeychainUnavailable),
+        "the shell must say so"
+    );
+    let started = account
+        .begin_login(&LoginOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let location = rig.authorize(started.authorize_url.as_str()).await;
+    account
+        .complete_login(&deep_link_for(&location), |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(account.is_signed_in().await, "signed in for this run");
+    assert!(
+        files_under(&vault_dir).is_empty(),
+        "nothing of the session reaches the disk, sealed or not"
+    );
+}
+
+#[tokio::test]
+async fn the_shell_can_spawn_every_async_call() {
+    fn assert_send<T: Send>(_: &T) {}
+    let rig = rig().await;
+    let account = &rig.account;
+    assert_send(&account.begin_login(&LoginOptions::default()));
+    assert_send(&account.complete_login("x", |_| {}));
+    assert_send(&account.receive_loopback_login(Language::En, |_| {}));
+    assert_send(&account.restore_session());
+    assert_send(&account.refresh_if_needed());
+    assert_send(&account.check_session());
+    assert_send(&account.logout());
+    assert_send(&account.unlink());
+}
