@@ -338,7 +338,7 @@ impl Account {
     }
 
     /// The most recently signed-in account on this device, for "continue as
-    /// <nickname>" after a sign-out or an expired session.
+    /// \<nickname\>" after a sign-out or an expired session.
     ///
     /// # Errors
     /// `storage` when the cache cannot be read.

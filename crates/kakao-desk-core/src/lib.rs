@@ -6,25 +6,46 @@
 //!
 //! ## The flow this crate implements
 //!
-//! 1. **Begin.** The shell asks for a new login. The core creates a pending login
-//!    (PKCE S256 verifier, `state`, `nonce`, a deadline) and the Kakao authorize
-//!    URL, which the shell opens in the *system* browser.
+//! The shell owns one [`account::Account`] (configuration, HTTP client, clock,
+//! profile cache, vault) and calls its methods; everything below happens
+//! inside it.
+//!
+//! 0. **Configure.** [`config::Config::resolve`] reads `KAKAO_*` from the
+//!    runtime environment, then build-time defaults, then the production
+//!    defaults (the only place that names Kakao's hosts); no app key means demo
+//!    mode against the bundled emulator ([`config::Config::demo`]).
+//! 1. **Begin.** [`account::Account::begin_login`] creates a pending login
+//!    ([`login`]: PKCE S256 verifier, `state`, `nonce`, a 10-minute deadline by
+//!    the injected [`clock`]) and the Kakao authorize URL, which the shell opens
+//!    in the *system* browser. A new login replaces a pending one.
 //! 2. **Callback.** Kakao redirects the browser to a registered redirect URI. The
 //!    URL reaches the app either as a deep link of the app's private-use scheme
-//!    (forwarded by an https bridge page) or through a one-shot loopback listener.
-//!    One pure function, [`callback`], turns that URL into a typed callback or a
-//!    typed error; the pending login is taken exactly once.
-//! 3. **Exchange and verify.** The code is exchanged for tokens, the OIDC
-//!    `id_token` is verified against Kakao's JWKS, and `/v2/user/me` is fetched.
-//! 4. **Keep.** The profile is normalised (birthday parsed to a real date) and
-//!    cached in SQLite; the session (a session JWT plus Kakao's tokens) is sealed
-//!    with an AEAD whose key lives in the OS keychain.
-//! 5. **Restore.** At the next start the session is opened from the vault and the
-//!    cached profile is shown with no network; tokens refresh only when Kakao
-//!    answers -401 or they are about to expire.
+//!    (forwarded by an https bridge page;
+//!    [`account::Account::complete_login`]) or through the one-shot
+//!    [`loopback`] receiver ([`account::Account::receive_loopback_login`]).
+//!    One pure function, [`callback::intake`], turns that URL into a typed
+//!    callback or a typed error; the pending login is taken exactly once, so a
+//!    duplicate or replayed link sends no token request.
+//! 3. **Exchange and verify.** The [`kakao`] client exchanges the code with the
+//!    PKCE verifier; [`oidc`] verifies the `id_token` (RS256, JWKS cached by
+//!    `kid`, `iss`/`aud`/`exp`/`nonce`), whose nickname and picture the UI can
+//!    paint at once; then `/v2/user/me` is fetched.
+//! 4. **Keep.** The [`profile`] is normalised (the [`birthday`] parsed to a
+//!    real date) and upserted into the SQLite [`cache`] with its thumbnail; the
+//!    [`session`] (an HS256 session JWT keyed by HKDF of the vault key, plus
+//!    Kakao's tokens with absolute expiries) is sealed into the [`vault`], whose
+//!    key lives in the OS keychain.
+//! 5. **Restore.** At the next start [`account::Account::restore_session`]
+//!    opens the vault, validates the session JWT and shows the cached profile,
+//!    with no network. Tokens refresh only when Kakao answers -401 or they are
+//!    about to expire, once for all concurrent callers.
+//! 6. **Leave.** [`account::Account::logout`] revokes at Kakao and wipes the
+//!    local session even if Kakao fails; [`account::Account::unlink`] also
+//!    removes the cached profile.
 //!
 //! Every failure a user can meet maps to one stable [`ErrorCode`] with a Korean
-//! and an English message.
+//! and an English message; secrets live in the [`secret`] newtypes, which
+//! never print, serialize or log.
 #![warn(missing_docs)]
 
 pub mod account;
