@@ -303,3 +303,33 @@ async fn futures_join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F:
     .await;
     out.into_iter().flatten().collect()
 }
+
+#[tokio::test]
+async fn a_flipped_vault_byte_signs_out_cleanly_and_keeps_the_cache() {
+    let rig = rig().await;
+    rig.login().await;
+    let slots = files_under(&rig.data_dir().join("vault"));
+    assert!(!slots.is_empty(), "the login sealed at least one slot");
+    for slot in &slots {
+        let mut bytes = std::fs::read(slot).unwrap_or_else(|e| panic!("{e}"));
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        std::fs::write(slot, bytes).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let restarted = rig.open_account();
+    let error = restarted.restore_session().await.err();
+    assert_eq!(
+        error.map(|e| e.code()),
+        Some(ErrorCode::SessionExpired),
+        "a clean sign-out, not a crash"
+    );
+    assert!(!restarted.is_signed_in().await, "signed out");
+    assert!(
+        restarted.last_account().ok().flatten().is_some(),
+        "the profile cache is untouched"
+    );
+    assert!(
+        restarted.restore_session().await.ok().flatten().is_none(),
+        "the damaged slots were moved aside: the next start begins clean"
+    );
+}
