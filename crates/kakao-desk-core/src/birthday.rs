@@ -532,6 +532,33 @@ mod tests {
     }
 
     #[test]
+    fn exhaustive_month_day_counts_match_the_calendars() {
+        let count = |year: Option<&str>, kind: &str| {
+            (0..10_000)
+                .filter(|n| {
+                    Birthday::from_kakao(&format!("{n:04}"), year, Some(kind), None).is_ok()
+                })
+                .count()
+        };
+        assert_eq!(
+            count(None, "SOLAR"),
+            366,
+            "unknown year: every Gregorian day, Feb 29 included"
+        );
+        assert_eq!(
+            count(Some("2001"), "SOLAR"),
+            365,
+            "a common year has no Feb 29"
+        );
+        assert_eq!(count(Some("2024"), "SOLAR"), 366, "a leap year has Feb 29");
+        assert_eq!(
+            count(None, "LUNAR"),
+            12 * 30,
+            "lunar: months 1-12, days 1-30, nothing more"
+        );
+    }
+
+    #[test]
     fn errors_never_repeat_the_input() {
         let err = Birthday::from_kakao("1345", Some("1999"), None, None).expect_err("month 13");
         let text = format!("{err} {err:?}");

@@ -491,9 +491,20 @@ fn from_unix_millis(millis: i64) -> SystemTime {
     }
 }
 
-/// Creates the database file readable by the user only, if it is missing.
-/// SQLite would create it with the umask's mode (often 0644).
+/// Creates the database file readable by the user only, if it is missing,
+/// and its directory (mode 0700) if that is missing too. SQLite would create
+/// the file with the umask's mode (often 0644).
 fn create_private_file(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir)?;
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -716,9 +727,10 @@ mod tests {
     #[test]
     fn a_file_cache_uses_wal_and_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("profile.db");
+        let path = dir.path().join("not-yet-created/profile.db");
         {
-            let cache = ProfileCache::open(&path).unwrap();
+            let cache =
+                ProfileCache::open(&path).expect("the data directory is created on first run");
             cache
                 .upsert_login(&profile(3, "persist"), None, at(1))
                 .unwrap();
