@@ -581,6 +581,32 @@ mod tests {
     }
 
     #[test]
+    fn demo_mode_points_both_hosts_at_the_emulator() {
+        let base = Url::parse("http://127.0.0.1:4567").expect("valid");
+        let bridge = Url::parse("http://127.0.0.1:4567/bridge/kakao/callback").expect("valid");
+        let config = Config::demo(&base, "demo-key", &bridge, vec![]).expect("loopback is allowed");
+        assert_eq!(
+            config.auth_base_url, config.api_base_url,
+            "one emulator serves both hosts"
+        );
+        assert_eq!(
+            config.redirect_mode,
+            RedirectMode::Bridge,
+            "demo runs the deep-link path end to end"
+        );
+        assert_eq!(
+            config.redirect_uri.as_str(),
+            bridge.as_str(),
+            "the emulator's bridge page"
+        );
+        let remote = Url::parse("http://example.com").expect("valid");
+        assert!(
+            Config::demo(&remote, "k", &bridge, vec![]).is_err(),
+            "plain http only on loopback"
+        );
+    }
+
+    #[test]
     fn scopes_split_on_commas_and_spaces() {
         assert_eq!(
             parse_scopes("openid,profile_nickname  account_email,,openid"),

@@ -495,6 +495,28 @@ async fn loopback_cancel_closes_the_receiver() {
             .is_err(),
         "and closes the port"
     );
+
+    // Cancel with no wait in progress closes the port too.
+    rig.account
+        .begin_login(&LoginOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rig.account.cancel_login();
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
+        "alive only while pending"
+    );
+    let late = rig
+        .account
+        .receive_loopback_login(Language::En, |_| {})
+        .await;
+    assert_eq!(
+        late.err().map(|e| e.code()),
+        Some(ErrorCode::LoginCancelled),
+        "a wait after cancel ends at once"
+    );
 }
 
 #[tokio::test]

@@ -66,6 +66,11 @@ impl Account {
             tracing::info!("login cancelled in the app");
         }
         self.login_epoch.send_modify(|epoch| *epoch += 1);
+        // With no wait in progress, close the port here; a wait in progress
+        // holds the slot and closes it when it sees the epoch move.
+        if let Ok(mut listener) = self.loopback.try_lock() {
+            *listener = None;
+        }
     }
 
     /// True while a login waits for its callback.
@@ -115,17 +120,13 @@ impl Account {
     ) -> Result<PublicProfile, AccountError> {
         let mut epoch = self.login_epoch.subscribe();
         epoch.borrow_and_update();
-        let deadline = lock(&self.pending)
-            .as_ref()
-            .map(|p| p.deadline())
-            .ok_or(CallbackError::NotPending)?;
-        let wait = deadline
-            .duration_since(self.clock.now())
-            .unwrap_or(Duration::ZERO);
+        let deadline = lock(&self.pending).as_ref().map(|p| p.deadline());
+        let wait = deadline.map(|d| d.duration_since(self.clock.now()).unwrap_or(Duration::ZERO));
         let mut slot = self.loopback.lock().await;
-        let outcome = match slot.as_ref() {
-            None => Err(AccountError::Callback(CallbackError::NotPending)),
-            Some(listener) => {
+        let outcome = match (slot.as_ref(), wait) {
+            // Cancelled (or replaced and finished) before this wait began.
+            (None, _) | (_, None) => Err(AccountError::Cancelled),
+            (Some(listener), Some(wait)) => {
                 let serve = listener.serve(language, |url| {
                     let result = intake(
                         CallbackSource::Loopback { url },
