@@ -64,7 +64,10 @@ impl Slot {
 /// `session-b.json`, never two keys in one store: that plugin saves a whole
 /// file with a plain `fs::write` (truncate, then write), so a crash mid-save
 /// would tear both slots at once. A write need not be atomic: a torn slot fails
-/// to authenticate and the other slot wins.
+/// to authenticate and the other slot wins. It must, however, have reached the
+/// file when `write` returns: call the store's `save()` explicitly rather than
+/// relying on its debounced auto-save, or a "saved" refresh token could still
+/// be only in memory when the app quits.
 ///
 /// ```ignore
 /// // In the Tauri shell (sketch): one store per slot, bytes as base64.
