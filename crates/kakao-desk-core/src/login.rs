@@ -127,7 +127,6 @@ impl PendingLogin {
 }
 
 /// A login ready for the browser: what the shell opens and shows.
-#[derive(Debug)]
 pub struct LoginStart {
     /// The pending login to keep until the callback.
     pub pending: PendingLogin,
@@ -137,6 +136,18 @@ pub struct LoginStart {
     /// Holds `state` and `nonce`; do not log it (use
     /// [`crate::callback::redact`]).
     pub authorize_url: Url,
+}
+
+impl std::fmt::Debug for LoginStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginStart")
+            .field("pending", &self.pending)
+            .field(
+                "authorize_url",
+                &crate::callback::redact(&self.authorize_url),
+            )
+            .finish()
+    }
 }
 
 /// Creates a pending login and its authorize URL
@@ -294,6 +305,11 @@ mod tests {
         assert!(
             !url.as_str().contains(start.pending.verifier.secret()),
             "the verifier never leaves"
+        );
+        let printed = format!("{start:?}");
+        assert!(
+            !printed.contains(&q["state"]) && !printed.contains(&q["nonce"]),
+            "Debug hides state and nonce: {printed}"
         );
         assert_eq!(
             start.pending.deadline(),

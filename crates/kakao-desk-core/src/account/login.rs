@@ -14,7 +14,6 @@ use crate::session::{SessionRecord, mint};
 use crate::{ErrorCode, Language};
 
 /// A login waiting for the browser.
-#[derive(Debug)]
 pub struct LoginStarted {
     /// Open this in the system browser.
     ///
@@ -26,6 +25,19 @@ pub struct LoginStarted {
     /// How the callback will arrive: with [`RedirectMode::Loopback`], call
     /// [`Account::receive_loopback_login`] next.
     pub redirect_mode: RedirectMode,
+}
+
+impl std::fmt::Debug for LoginStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginStarted")
+            .field(
+                "authorize_url",
+                &crate::callback::redact(&self.authorize_url),
+            )
+            .field("deadline", &self.deadline)
+            .field("redirect_mode", &self.redirect_mode)
+            .finish()
+    }
 }
 
 impl Account {
