@@ -23,9 +23,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use kakao_desk_core::ErrorCode;
-use kakao_desk_core::vault::{FileVaultStorage, KeyOrigin, KeySource, KeychainKeySource, Vault};
+use kakao_desk_core::vault::{
+    FileVaultStorage, KEYCHAIN_ACCOUNT, KeyError, KeyOrigin, KeySource, KeychainKeySource, Vault,
+};
 
 const APP: &str = "dev.kakaodesk.test.keychain";
+const APP_MALFORMED: &str = "dev.kakaodesk.test.keychain.malformed";
 const STEP: &str = "KAKAO_DESK_KEYCHAIN_STEP";
 const VAULT_DIR: &str = "KAKAO_DESK_KEYCHAIN_VAULT_DIR";
 const SEALED: &[u8] = b"sealed by the first process";
@@ -72,6 +75,23 @@ fn keychain_child_step() {
                 "identical key, read back by another process"
             );
             println!("STEP-OK reuse");
+        }
+        "malformed" => {
+            // Something else stored a non-key under our name: it must be
+            // reported and left alone, never replaced by a fresh key.
+            let entry = keyring::Entry::new(APP_MALFORMED, KEYCHAIN_ACCOUNT).expect("entry");
+            entry.set_secret(b"short").expect("store a non-key");
+            let error = KeychainKeySource::for_app(APP_MALFORMED)
+                .load_or_create()
+                .expect_err("a 5-byte secret is not a vault key");
+            assert!(matches!(error, KeyError::KeychainKeyMalformed), "{error:?}");
+            assert_eq!(error.code(), ErrorCode::KeychainUnavailable);
+            assert_eq!(
+                entry.get_secret().expect("still there"),
+                b"short",
+                "the existing entry must not be overwritten"
+            );
+            println!("STEP-OK malformed");
         }
         "unavailable" => {
             let error = source
@@ -179,19 +199,10 @@ fn the_key_lives_in_a_real_secret_service_and_is_never_replaced() {
         echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
         KAKAO_DESK_KEYCHAIN_STEP=create "$0" "$@" || exit 1
         KAKAO_DESK_KEYCHAIN_STEP=reuse "$0" "$@" || exit 1
-        KAKAO_DESK_KEYCHAIN_STEP=reuse "$0" "$@"
+        KAKAO_DESK_KEYCHAIN_STEP=reuse "$0" "$@" || exit 1
+        KAKAO_DESK_KEYCHAIN_STEP=malformed "$0" "$@"
     "#;
-    let mut command = Command::new("dbus-run-session");
-    command
-        .arg("--")
-        .arg("sh")
-        .arg("-c")
-        .arg(script)
-        .arg(&exe)
-        .args(child_args())
-        .env(VAULT_DIR, temp.path().join("vault"));
-    private_env(&mut command, temp.path());
-    let output = command.output().expect("run dbus-run-session");
+    let output = keyring_session(script, &exe, temp.path());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_ok(
         &output,
@@ -204,11 +215,57 @@ fn the_key_lives_in_a_real_secret_service_and_is_never_replaced() {
         "later processes must find the same key, twice, never replacing it\nstdout:\n{stdout}\nstderr:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    assert!(
+        stdout.contains("STEP-OK malformed"),
+        "a malformed entry must be reported and left alone\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let keyrings = files_under(&temp.path().join("home/.local/share/keyrings"));
     assert!(
         !keyrings.is_empty(),
         "the key went to gnome-keyring's own (encrypted) store in the private home"
     );
+
+    // The same keyring, now left locked (unlocked with the wrong password,
+    // and no display for a prompt): the key cannot be read, and that must
+    // not be taken for "no key" and answered with a new one.
+    let locked = r#"
+        echo -n wrong | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+        KAKAO_DESK_KEYCHAIN_STEP=unavailable "$0" "$@"
+    "#;
+    let output = keyring_session(locked, &exe, temp.path());
+    assert_ok(
+        &output,
+        "STEP-OK unavailable",
+        "a locked keyring → keychain_unavailable",
+    );
+    // Unlocked properly again: the original key is still there.
+    let again = r#"
+        echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+        KAKAO_DESK_KEYCHAIN_STEP=reuse "$0" "$@"
+    "#;
+    let output = keyring_session(again, &exe, temp.path());
+    assert_ok(
+        &output,
+        "STEP-OK reuse",
+        "after a locked start the original key must still open the vault: nothing was replaced",
+    );
+}
+
+/// Runs `script` (with the test binary as `$0` and the child arguments as
+/// `$@`) in a private D-Bus session whose home is in `root`.
+fn keyring_session(script: &str, exe: &Path, root: &Path) -> Output {
+    let mut command = Command::new("dbus-run-session");
+    command
+        .arg("--")
+        .arg("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(exe)
+        .args(child_args())
+        .env(VAULT_DIR, root.join("vault"));
+    private_env(&mut command, root);
+    command.output().expect("run dbus-run-session")
 }
 
 #[test]
