@@ -317,7 +317,7 @@ impl Account {
             return Err(SessionError::Expired.into());
         }
         let cached = lock(&self.cache).get(record.kakao_id)?;
-        let public = cached.as_ref().map(|c| c.profile.to_public());
+        let public = cached.as_ref().map(CachedProfile::to_public);
         *lock(&self.profile) = cached;
         *self.session.write().await = Some(Live {
             record,

@@ -90,6 +90,13 @@ async fn happy_path_with_oidc_paints_early_then_completes() {
         cached.thumbnail.is_some(),
         "the thumbnail bytes are kept for offline display"
     );
+    assert!(
+        profile
+            .thumbnail_data_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("data:image/")),
+        "the UI gets the thumbnail inline, so it shows offline"
+    );
     let record = rig
         .stored_record()
         .unwrap_or_else(|| panic!("the session is in the vault"));

@@ -242,9 +242,11 @@ impl Account {
             let generation = session.as_ref().map_or(0, |l| l.generation + 1);
             *session = Some(Live { record, generation });
         }
-        let public = profile.to_public();
+        // The cached row plus what the cache does not keep (consents still
+        // needed), with the thumbnail as a data URL for offline display.
         let mut shown = cached;
         shown.profile = profile;
+        let public = shown.to_public();
         *lock(&self.profile) = Some(shown);
         tracing::info!("login complete");
         Ok(public)
