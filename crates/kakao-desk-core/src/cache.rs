@@ -458,11 +458,12 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<CachedProfile, CacheError>
             }
             _ => None,
         };
+        // A stored picture this build would not accept (a later version may
+        // allow more) is dropped, not allowed to hide the whole profile.
         let thumbnail = match (thumbnail_type, thumbnail_bytes) {
-            (Some(content_type), Some(bytes)) => Some(
-                Thumbnail::new(&content_type, bytes)
-                    .map_err(|_| CacheError::InvalidRow("thumbnail"))?,
-            ),
+            (Some(content_type), Some(bytes)) => Thumbnail::new(&content_type, bytes)
+                .inspect_err(|error| tracing::warn!(%error, "ignored a cached thumbnail"))
+                .ok(),
             _ => None,
         };
         Ok(CachedProfile {
@@ -769,6 +770,32 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "the file holds personal data: owner only");
         }
+    }
+
+    #[test]
+    fn an_unacceptable_stored_thumbnail_hides_only_itself() {
+        let cache = ProfileCache::open_in_memory().unwrap();
+        cache.upsert_login(&profile(11, "n"), None, at(1)).unwrap();
+        cache
+            .conn
+            .execute(
+                "UPDATE profile SET thumbnail = ?1, thumbnail_content_type = 'image/svg+xml'",
+                [b"<svg/>".as_slice()],
+            )
+            .unwrap();
+        let cached = cache
+            .get(KakaoId::new(11))
+            .unwrap()
+            .expect("the profile still loads");
+        assert_eq!(
+            cached.thumbnail, None,
+            "a picture this build refuses is not shown"
+        );
+        assert_eq!(
+            cached.profile.nickname.as_deref(),
+            Some("n"),
+            "the rest of the row is intact"
+        );
     }
 
     #[test]
