@@ -147,33 +147,71 @@ impl KeySource for KeychainKeySource {
         }
         let entry =
             keyring::Entry::new(&self.service, &self.account).map_err(keychain_unavailable)?;
-        match entry.get_secret() {
-            Ok(stored) => {
-                let stored = Zeroizing::new(stored);
-                let key = key_from_slice(&stored).ok_or(KeyError::KeychainKeyMalformed)?;
-                return Ok((key, KeyOrigin::Existing));
-            }
-            Err(keyring::Error::NoEntry) => {}
-            // Locked, no service, ambiguous… anything but "no entry" must not
-            // lead to a new key, which would orphan the existing vault.
-            Err(error) => return Err(keychain_unavailable(error)),
+        load_or_create_in(&OsEntry(entry))
+    }
+}
+
+/// The two keychain operations the key rules need, so that the rules can be
+/// tested against a fake keychain on every platform.
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "windows", target_os = "macos")),
+    allow(dead_code)
+)]
+trait KeychainEntry {
+    /// The stored secret, `None` when there is no entry. Any other failure is
+    /// an error: "cannot tell" must never be taken for "no key".
+    fn get(&self) -> Result<Option<Zeroizing<Vec<u8>>>, KeyError>;
+    /// Stores (creates or replaces) the secret.
+    fn set(&self, secret: &[u8]) -> Result<(), KeyError>;
+}
+
+/// The rules: use an existing key; create one only when the keychain
+/// answered "no entry"; after storing, adopt whatever landed.
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "windows", target_os = "macos")),
+    allow(dead_code)
+)]
+fn load_or_create_in(entry: &dyn KeychainEntry) -> Result<(VaultKey, KeyOrigin), KeyError> {
+    if let Some(stored) = entry.get()? {
+        // A wrong-sized entry is reported, not replaced: it may belong to a
+        // newer version, and replacing it would orphan that version's vault.
+        let key = key_from_slice(&stored).ok_or(KeyError::KeychainKeyMalformed)?;
+        return Ok((key, KeyOrigin::Existing));
+    }
+    let fresh = random_vault_key()?;
+    entry.set(fresh.secret())?;
+    // Adopt what landed: if another process stored its key around the same
+    // time, use the one the keychain now holds, which is what every later
+    // start will read.
+    let landed = entry.get()?.ok_or_else(|| {
+        KeyError::KeychainUnavailable("the key was gone right after it was stored".to_owned())
+    })?;
+    let key = key_from_slice(&landed).ok_or(KeyError::KeychainKeyMalformed)?;
+    if key.secret() == fresh.secret() {
+        tracing::info!("created the vault key in the OS keychain");
+        Ok((key, KeyOrigin::Created))
+    } else {
+        tracing::info!("adopted a vault key another process created");
+        Ok((key, KeyOrigin::Existing))
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "windows", target_os = "macos"))]
+struct OsEntry(keyring::Entry);
+
+#[cfg(any(target_os = "linux", target_os = "windows", target_os = "macos"))]
+impl KeychainEntry for OsEntry {
+    fn get(&self) -> Result<Option<Zeroizing<Vec<u8>>>, KeyError> {
+        match self.0.get_secret() {
+            Ok(secret) => Ok(Some(Zeroizing::new(secret))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            // Locked, no service, ambiguous…
+            Err(error) => Err(keychain_unavailable(error)),
         }
-        let fresh = random_vault_key()?;
-        entry
-            .set_secret(fresh.secret())
-            .map_err(keychain_unavailable)?;
-        // Adopt what landed: if another process stored its key between our
-        // read and our write (or after), use that one, as it may have sealed
-        // a vault already.
-        let landed = Zeroizing::new(entry.get_secret().map_err(keychain_unavailable)?);
-        let key = key_from_slice(&landed).ok_or(KeyError::KeychainKeyMalformed)?;
-        if key.secret() == fresh.secret() {
-            tracing::info!(service = %self.service, "created the vault key in the OS keychain");
-            Ok((key, KeyOrigin::Created))
-        } else {
-            tracing::info!(service = %self.service, "adopted a vault key another process created");
-            Ok((key, KeyOrigin::Existing))
-        }
+    }
+
+    fn set(&self, secret: &[u8]) -> Result<(), KeyError> {
+        self.0.set_secret(secret).map_err(keychain_unavailable)
     }
 }
 
@@ -505,6 +543,97 @@ mod tests {
                 Err(KeyError::KeyFileMalformed)
             ),
             "a symlink is not followed"
+        );
+    }
+
+    /// A keychain in memory that can be locked, and can let "another
+    /// process" store its key right after ours.
+    #[derive(Default)]
+    struct FakeKeychain {
+        stored: std::cell::RefCell<Option<Vec<u8>>>,
+        locked: bool,
+        racer: Option<[u8; VAULT_KEY_LEN]>,
+        sets: std::cell::Cell<usize>,
+    }
+
+    impl KeychainEntry for FakeKeychain {
+        fn get(&self) -> Result<Option<Zeroizing<Vec<u8>>>, KeyError> {
+            if self.locked {
+                return Err(KeyError::KeychainUnavailable("locked".into()));
+            }
+            Ok(self.stored.borrow().clone().map(Zeroizing::new))
+        }
+
+        fn set(&self, secret: &[u8]) -> Result<(), KeyError> {
+            if self.locked {
+                return Err(KeyError::KeychainUnavailable("locked".into()));
+            }
+            self.sets.set(self.sets.get() + 1);
+            *self.stored.borrow_mut() = Some(secret.to_vec());
+            if let Some(theirs) = self.racer {
+                *self.stored.borrow_mut() = Some(theirs.to_vec());
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn keychain_rules_create_only_on_no_entry() {
+        let empty = FakeKeychain::default();
+        let (key, origin) = load_or_create_in(&empty).unwrap();
+        assert_eq!(origin, KeyOrigin::Created, "no entry: create");
+        assert_eq!(
+            empty.stored.borrow().as_deref(),
+            Some(&key.secret()[..]),
+            "the returned key is the stored key"
+        );
+        let (again, origin) = load_or_create_in(&empty).unwrap();
+        assert_eq!(origin, KeyOrigin::Existing);
+        assert_eq!(again.secret(), key.secret(), "found, not replaced");
+        assert_eq!(empty.sets.get(), 1, "stored exactly once");
+    }
+
+    #[test]
+    fn keychain_rules_never_replace_what_they_cannot_read() {
+        let locked = FakeKeychain {
+            stored: std::cell::RefCell::new(Some(vec![5; VAULT_KEY_LEN])),
+            locked: true,
+            ..FakeKeychain::default()
+        };
+        let error = load_or_create_in(&locked).expect_err("locked");
+        assert_eq!(error.code(), ErrorCode::KeychainUnavailable);
+        assert_eq!(
+            locked.sets.get(),
+            0,
+            "a locked keychain is not 'no key': nothing is stored"
+        );
+
+        let malformed = FakeKeychain {
+            stored: std::cell::RefCell::new(Some(b"short".to_vec())),
+            ..FakeKeychain::default()
+        };
+        let error = load_or_create_in(&malformed).expect_err("not a key");
+        assert!(matches!(error, KeyError::KeychainKeyMalformed), "{error:?}");
+        assert_eq!(error.code(), ErrorCode::KeychainUnavailable);
+        assert_eq!(malformed.sets.get(), 0, "a malformed entry is left alone");
+    }
+
+    #[test]
+    fn keychain_rules_adopt_a_racing_key() {
+        let racing = FakeKeychain {
+            racer: Some([9; VAULT_KEY_LEN]),
+            ..FakeKeychain::default()
+        };
+        let (key, origin) = load_or_create_in(&racing).unwrap();
+        assert_eq!(
+            key.secret(),
+            &[9; VAULT_KEY_LEN],
+            "the key that landed is the one used"
+        );
+        assert_eq!(
+            origin,
+            KeyOrigin::Existing,
+            "this call did not create the key in use"
         );
     }
 
