@@ -37,7 +37,9 @@ pub fn begin_authorize_url(c: &mut Criterion) {
 /// `callback::intake` of the deep link the bridge page opens: a genuine one
 /// (the pending login is taken, so each iteration gets a fresh one, built
 /// outside the measurement), and a forged one with the right route but a
-/// wrong `state` (refused, the pending login stays in its slot).
+/// wrong `state`: the hostile link that gets furthest (route and query
+/// parsed, `state` compared in constant time) before it is refused, leaving
+/// the pending login in its slot.
 pub fn callback_intake(c: &mut Criterion) {
     let config = production_config();
     let now = t0();

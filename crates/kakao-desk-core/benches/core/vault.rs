@@ -15,7 +15,7 @@ use crate::{APP_ID, t0};
 /// A session record as a login leaves it: a minted session JWT, Kakao-sized
 /// access and refresh tokens (54 characters) and an id_token of the size an
 /// RS256 token with nickname and picture has (about 800 characters). About
-/// 1.3 KiB sealed.
+/// 1.4 KiB sealed.
 fn session_bytes(vault: &Vault) -> Vec<u8> {
     let token = |n| random_token(n).unwrap_or_else(|e| panic!("OS RNG: {e}"));
     let kakao_id = KakaoId::new(1_376_016_924_426_111_111);
