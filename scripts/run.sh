@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds, and starts
-# Kakao Desk. Arguments are passed to the app.
+# Kakao Desk — in demo mode against the bundled Kakao emulator unless
+# KAKAO_CLIENT_ID (and the other KAKAO_* variables) are set. Arguments are
+# passed to the app.
 #
 # With a display, the window opens. Without one (CI, a server), the app runs
 # under Xvfb, a screenshot of its window is written to the path printed at the
@@ -10,7 +12,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-cargo build --locked
+# Demo mode (the bundled Kakao emulator) unless KAKAO_CLIENT_ID is set.
+cargo build --locked --features demo
 APP="$PWD/target/debug/kakao-desk"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then

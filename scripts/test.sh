@@ -19,11 +19,15 @@ if cargo tree --locked -p kakao-desk-core -e normal,build --prefix none | grep -
 fi
 echo "ok: no tauri crate in kakao-desk-core's dependency tree"
 
-step "clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+step "clippy (with the demo emulator, and the lean release configuration)"
+cargo clippy --workspace --all-targets --locked --features kakao-desk/demo -- -D warnings
+cargo clippy -p kakao-desk --lib --bins --locked -- -D warnings
 
-step "tests (unit, integration, end-to-end)"
-cargo nextest run --workspace --locked --profile "${NEXTEST_PROFILE:-ci}"
+step "UI unit tests (node)"
+node --test ui/
+
+step "tests (unit, integration, end-to-end, packaging)"
+cargo nextest run --workspace --locked --features kakao-desk/demo --profile "${NEXTEST_PROFILE:-ci}"
 
 step "doc tests"
 cargo test --workspace --doc --locked

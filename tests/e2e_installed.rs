@@ -135,30 +135,29 @@ fn release_bundles_register_the_scheme_and_deliver_links_to_the_installed_app() 
         depends.contains("libwebkit2gtk-4.1-0"),
         "the deb must depend on WebKitGTK 4.1: {depends}"
     );
-    let contents = run(Command::new("dpkg-deb").arg("-c").arg(&deb));
-    for path in [
-        "./usr/bin/kakao-desk",
-        "./usr/share/icons/hicolor/32x32/apps/kakao-desk.png",
-        "./usr/share/icons/hicolor/128x128/apps/kakao-desk.png",
-        "./usr/share/icons/hicolor/256x256@2/apps/kakao-desk.png",
-    ] {
-        assert!(
-            contents.contains(path),
-            "the deb must contain {path}:\n{contents}"
-        );
-    }
-    let entry_path = contents
-        .lines()
-        .filter_map(|l| l.split_whitespace().last())
-        .find(|p| p.starts_with("./usr/share/applications/") && p.ends_with(".desktop"))
-        .expect("the deb has a desktop entry")
-        .to_owned();
     let unpacked = tempfile::tempdir().expect("temp dir");
     run(Command::new("dpkg-deb")
         .arg("-x")
         .arg(&deb)
         .arg(unpacked.path()));
-    let entry_file = unpacked.path().join(&entry_path);
+    let root_of_deb = unpacked.path();
+    for path in [
+        "usr/bin/kakao-desk",
+        "usr/share/icons/hicolor/32x32/apps/kakao-desk.png",
+        "usr/share/icons/hicolor/128x128/apps/kakao-desk.png",
+        "usr/share/icons/hicolor/256x256@2/apps/kakao-desk.png",
+    ] {
+        assert!(
+            root_of_deb.join(path).is_file(),
+            "the deb must contain /{path}"
+        );
+    }
+    let entry_file = only_file(&root_of_deb.join("usr/share/applications"), "desktop");
+    let entry_name = entry_file
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
     let entry = std::fs::read_to_string(&entry_file).expect("desktop entry");
     check_desktop_entry(&entry, "deb");
     run(Command::new("desktop-file-validate").arg(&entry_file));
@@ -212,11 +211,6 @@ fn release_bundles_register_the_scheme_and_deliver_links_to_the_installed_app() 
             ..DesktopOptions::default()
         },
     );
-    let entry_name = Path::new(&entry_path)
-        .file_name()
-        .expect("name")
-        .to_string_lossy()
-        .into_owned();
     run(Command::new("xdg-mime")
         .args([
             "default",

@@ -1,23 +1,34 @@
-// Kakao Desk UI shell. Talks to Rust through two commands (ui_ready,
-// set_language) and one event channel; it never sees a token, code or key.
+// Kakao Desk UI. Talks to Rust through the app's commands and one event
+// channel; it receives the public profile and session state only, never a
+// token, code or key. It switches on error codes, never on message text.
 "use strict";
 
 (() => {
   const { invoke, Channel } = window.__TAURI__.core;
   const strings = window.KakaoDeskI18n;
+  const format = window.KakaoDeskFormat;
 
   const state = {
     language: "ko",
     errorMessages: {},
+    session: null, // until Rust sends the first view
     lastError: null, // { code, message }
-    lastStatusKey: null,
+    status: null, // { key, vars }
+    busy: false,
+    countdown: null,
   };
 
   const $ = (id) => document.getElementById(id);
 
-  function t(key) {
-    return (strings[state.language] || strings.en)[key] || key;
+  function t(key, vars) {
+    let text = (strings[state.language] || strings.en)[key] || key;
+    for (const [name, value] of Object.entries(vars || {})) {
+      text = text.replace(`{${name}}`, value);
+    }
+    return text;
   }
+
+  // ---- rendering -------------------------------------------------------
 
   function applyLanguage() {
     document.documentElement.lang = state.language;
@@ -25,15 +36,111 @@
       el.textContent = t(el.dataset.i18n);
     }
     $("language").value = state.language;
+    render();
     if (state.lastError) showError(state.lastError.code);
-    if (state.lastStatusKey) showStatus(state.lastStatusKey);
+    if (state.status) showStatus(state.status.key, state.status.vars);
   }
 
-  function applyUiState(ui) {
-    state.language = ui.language;
-    state.errorMessages = ui.errorMessages;
-    $("version").textContent = `${ui.version}`;
-    applyLanguage();
+  function show(screen) {
+    const screens = { signed_out: "screen-login", waiting: "screen-waiting", signed_in: "screen-profile" };
+    // "starting" (the vault is still opening) shows no screen at all.
+    const wanted = screens[screen] || null;
+    for (const id of Object.values(screens)) {
+      const el = $(id);
+      const visible = id === wanted;
+      if (el.hidden === visible) {
+        el.hidden = !visible;
+        if (visible && document.body.dataset.ready) {
+          // Move focus to the new screen's heading for keyboard and screen
+          // reader users.
+          const heading = el.querySelector("h1");
+          if (heading) {
+            heading.tabIndex = -1;
+            heading.focus();
+          }
+        }
+      }
+    }
+    document.body.dataset.screen = screen;
+  }
+
+  function setAvatar(img, placeholder, dataUrl, nickname) {
+    if (dataUrl && dataUrl.startsWith("data:image/")) {
+      img.src = dataUrl;
+      img.alt = t("profile.avatarAlt", { name: nickname || "" });
+      img.hidden = false;
+      if (placeholder) placeholder.hidden = true;
+    } else {
+      img.removeAttribute("src");
+      img.hidden = true;
+      if (placeholder) {
+        placeholder.textContent = format.initial(nickname);
+        placeholder.hidden = false;
+      }
+    }
+  }
+
+  function render() {
+    const session = state.session || { state: "starting" };
+    show(session.state);
+    $("demo-banner").hidden = !session.demo;
+    stopCountdown();
+
+    if (session.state === "signed_out") {
+      const last = session.continueAs;
+      $("continue-as").hidden = !last;
+      if (last) {
+        $("continue-text").textContent = t("login.continueAs", { name: last.nickname || "" });
+        const img = $("continue-avatar");
+        if (last.thumbnailDataUrl) {
+          img.src = last.thumbnailDataUrl;
+          img.hidden = false;
+        } else {
+          img.hidden = true;
+        }
+      }
+    } else if (session.state === "waiting") {
+      const login = session.login || {};
+      startCountdown(login.deadline);
+      const first = login.firstPaint;
+      $("first-paint").hidden = !first;
+      if (first) {
+        $("first-paint-initial").textContent = format.initial(first.nickname);
+        $("first-paint-text").textContent = t("waiting.firstPaint", { name: first.nickname || "" });
+      }
+    } else if (session.state === "signed_in") {
+      const p = session.profile || {};
+      const nickname = p.nickname || "";
+      $("profile-nickname").textContent = nickname;
+      setAvatar($("avatar"), $("avatar-initial"), p.thumbnailDataUrl, nickname);
+      const birthday = format.birthday(p.birthday, state.language);
+      $("profile-birthday").textContent = birthday;
+      $("row-birthday").hidden = !birthday;
+      $("profile-email").textContent = p.email || "";
+      $("row-email").hidden = !p.email;
+      $("profile-last-login").textContent = format.moment(session.lastLoginAt, state.language);
+      const badge = $("offline-badge");
+      badge.hidden = !session.offline;
+      badge.title = t("profile.offlineHint");
+    }
+    for (const id of ["login", "reopen", "cancel", "logout", "unlink"]) {
+      $(id).disabled = state.busy;
+    }
+  }
+
+  function startCountdown(deadline) {
+    const tick = () => {
+      const left = (deadline - Date.now()) / 1000;
+      $("time-left").textContent = format.timeLeft(left);
+    };
+    if (typeof deadline !== "number") return;
+    tick();
+    state.countdown = setInterval(tick, 1000);
+  }
+
+  function stopCountdown() {
+    if (state.countdown) clearInterval(state.countdown);
+    state.countdown = null;
   }
 
   function showError(code, message) {
@@ -45,24 +152,83 @@
     el.hidden = false;
   }
 
-  function showStatus(key) {
-    state.lastStatusKey = key;
-    $("status").textContent = t(key);
+  function clearError() {
+    state.lastError = null;
+    const el = $("error");
+    el.hidden = true;
+    el.textContent = "";
+    delete el.dataset.errorCode;
   }
 
-  function onEvent(event) {
-    switch (event.type) {
-      case "callback_received":
-        $("status").dataset.linkParameters = event.parameters.join(",");
-        showStatus("link.received");
-        break;
-      case "error":
-        showError(event.code, event.message);
-        break;
-      default:
-        console.warn("unknown event", event.type);
+  function clearStatus() {
+    state.status = null;
+    $("status").textContent = "";
+  }
+
+  function showStatus(key, vars) {
+    state.status = { key, vars };
+    $("status").textContent = t(key, vars);
+  }
+
+  // The status line for a change of state: a login that just completed, or
+  // the start of waiting. Other changes clear it (an action's own outcome,
+  // such as "logged out", is set by the action).
+  function statusFor(previous, session) {
+    if (session.state === "signed_in" && previous === "waiting") {
+      return ["status.signedIn", { name: (session.profile && session.profile.nickname) || "" }];
+    }
+    if (session.state === "waiting" && previous !== "waiting") return ["status.waiting"];
+    return null;
+  }
+
+  function applySession(session) {
+    const previous = state.session && state.session.state;
+    state.session = session;
+    // Moving on to waiting or signed in makes an old error moot; an error
+    // that arrives while the state stays (a forged link while waiting) stays.
+    if (session.state !== previous && session.state !== "signed_out") clearError();
+    const status = statusFor(previous, session);
+    if (status) showStatus(...status);
+    else if (previous !== session.state) clearStatus();
+    render();
+  }
+
+  // ---- actions ----------------------------------------------------------
+
+  async function run(command, args, onDone) {
+    if (state.busy) return;
+    state.busy = true;
+    render();
+    try {
+      const result = await invoke(command, args || {});
+      if (result && result.state) applySession(result);
+      if (onDone) onDone(result);
+    } catch (error) {
+      if (error && error.code) showError(error.code, error.message);
+      else showError("internal", String(error));
+    } finally {
+      state.busy = false;
+      render();
     }
   }
+
+  $("login").addEventListener("click", () => {
+    clearError();
+    run("begin_login");
+  });
+  $("reopen").addEventListener("click", () => run("reopen_browser"));
+  $("cancel").addEventListener("click", () =>
+    run("cancel_login", {}, () => showStatus("status.cancelled")));
+  $("logout").addEventListener("click", () =>
+    run("logout", {}, () => showStatus("status.signedOut")));
+  $("unlink").addEventListener("click", () => $("unlink-dialog").showModal());
+  $("unlink-dialog").addEventListener("close", () => {
+    if ($("unlink-dialog").returnValue === "confirm") {
+      run("unlink", {}, () => showStatus("status.unlinked"));
+    } else {
+      $("unlink").focus();
+    }
+  });
 
   $("language").addEventListener("change", async (e) => {
     try {
@@ -72,15 +238,40 @@
     }
   });
 
+  // ---- events from Rust ---------------------------------------------------
+
+  function onEvent(event) {
+    switch (event.type) {
+      case "session":
+        applySession(event.session);
+        break;
+      case "error":
+        showError(event.code, event.message);
+        break;
+      default:
+        console.warn("unknown event", event.type);
+    }
+  }
+
+  function applyUiState(ui) {
+    state.language = ui.language;
+    state.errorMessages = ui.errorMessages;
+    $("version").textContent = ui.version;
+    applyLanguage();
+  }
+
   const events = new Channel();
   events.onmessage = onEvent;
   invoke("ui_ready", { events })
     .then((ui) => {
+      // The session arrives as the channel's first event, before anything
+      // that was queued, so the two can never arrive out of order.
       applyUiState(ui);
       document.body.dataset.ready = "true";
     })
     .catch((error) => {
       console.error("ui_ready failed", error);
+      document.body.dataset.ready = "true";
       showError("internal", String(error));
     });
 })();

@@ -1,7 +1,8 @@
 //! Commands the UI may call. Each is a few lines: take state and arguments, call
 //! one function, map the error. Each is allowed only by its permission in
 //! `src-tauri/permissions/`, granted to the main window in
-//! `src-tauri/capabilities/main.json`.
+//! `src-tauri/capabilities/main.json`. State changes reach the UI as session
+//! events on its channel, so commands return nothing but errors.
 
 use std::collections::BTreeMap;
 
@@ -10,11 +11,13 @@ use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
 
+use crate::desk::Desk;
 use crate::inbox::Inbox;
 use crate::ipc::{self, AppEvent, IpcError};
 use crate::settings::{self, Settings};
 
-/// What the UI needs to draw its first screen.
+/// What the UI needs besides the session (which comes as the channel's first
+/// event).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UiState {
@@ -40,16 +43,18 @@ impl UiState {
 }
 
 /// The page has loaded: connect its event channel (queued events go out
-/// first) and return the state to draw.
+/// first, then the current session) and return what to draw.
 #[tauri::command]
-pub fn ui_ready(
+pub async fn ui_ready(
     events: Channel<AppEvent>,
     inbox: State<'_, Inbox>,
     settings: State<'_, Settings>,
-) -> UiState {
+    desk: State<'_, Desk>,
+) -> Result<UiState, IpcError> {
     inbox.connect(Box::new(events));
+    desk.publish().await;
     tracing::info!("ui ready");
-    UiState::new(settings.language())
+    Ok(UiState::new(settings.language()))
 }
 
 /// Switches the UI language and remembers it.
@@ -63,4 +68,35 @@ pub fn set_language(
 ) -> Result<UiState, IpcError> {
     settings.set_language(language)?;
     Ok(UiState::new(language))
+}
+
+/// Opens Kakao's login page in the system browser.
+#[tauri::command]
+pub async fn begin_login(desk: State<'_, Desk>) -> Result<(), IpcError> {
+    desk.begin_login().await
+}
+
+/// Opens the waiting login's page in the browser again.
+#[tauri::command]
+pub fn reopen_browser(desk: State<'_, Desk>) -> Result<(), IpcError> {
+    desk.reopen_browser()
+}
+
+/// Cancels the waiting login.
+#[tauri::command]
+pub async fn cancel_login(desk: State<'_, Desk>) -> Result<(), IpcError> {
+    desk.cancel_login().await;
+    Ok(())
+}
+
+/// Logs out.
+#[tauri::command]
+pub async fn logout(desk: State<'_, Desk>) -> Result<(), IpcError> {
+    desk.logout().await
+}
+
+/// Disconnects the app from the Kakao account.
+#[tauri::command]
+pub async fn unlink(desk: State<'_, Desk>) -> Result<(), IpcError> {
+    desk.unlink().await
 }

@@ -9,6 +9,10 @@
 //! link was refused) and broadcasts accepted ones, authorization code included,
 //! as an app-wide event.
 //!
+//! An accepted link is returned to the caller, which hands it to the login
+//! core ([`crate::desk::Desk::take_link`]); a refused one becomes an
+//! `invalid_callback` event for the UI.
+//!
 //! Events produced before the UI has called `ui_ready` (a cold start by a link
 //! fires before WebKit has loaded the page) are queued, not lost.
 
@@ -16,7 +20,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use kakao_desk_core::Language;
-use kakao_desk_core::callback::{self, RouteError};
+use kakao_desk_core::callback::{self, DeepLink, RouteError};
 use tauri::ipc::Channel;
 
 use crate::ipc::{AppEvent, IpcError};
@@ -74,10 +78,14 @@ impl Inbox {
     /// Takes a process's arguments (without the program name). No argument is
     /// a plain launch; one is a link; more are refused, since a link always
     /// comes alone.
-    pub fn receive_args<'a>(&self, args: impl IntoIterator<Item = &'a str>, language: Language) {
+    pub fn receive_args<'a>(
+        &self,
+        args: impl IntoIterator<Item = &'a str>,
+        language: Language,
+    ) -> Option<DeepLink> {
         let args: Vec<&str> = args.into_iter().collect();
         match args.as_slice() {
-            [] => {}
+            [] => None,
             [one] => self.receive_url(one, language),
             many => {
                 tracing::warn!(
@@ -85,23 +93,24 @@ impl Inbox {
                     "refused launch arguments: a link comes alone"
                 );
                 self.refuse(&RouteError::Malformed, language);
+                None
             }
         }
     }
 
-    /// Takes one URL from outside. Logs a redacted line either way.
-    pub fn receive_url(&self, raw: &str, language: Language) {
+    /// Takes one URL from outside and returns it when its route is the app's
+    /// callback. Logs a redacted line either way.
+    pub fn receive_url(&self, raw: &str, language: Language) -> Option<DeepLink> {
         match callback::check_deep_link(raw, &self.scheme) {
             Ok(link) => {
                 tracing::info!(link = ?link, "login callback received");
-                self.deliver(AppEvent::CallbackReceived {
-                    parameters: link.parameter_names(),
-                });
+                Some(link)
             }
             Err(reason) => {
                 // The raw URL is never logged: it may carry a code.
                 tracing::warn!(%reason, length = raw.len(), "link refused");
                 self.refuse(&reason, language);
+                None
             }
         }
     }
@@ -123,7 +132,8 @@ impl Inbox {
         self.deliver(AppEvent::Error(IpcError::new(reason.code(), language)));
     }
 
-    fn deliver(&self, event: AppEvent) {
+    /// Sends an event to the UI, or queues it until the UI connects.
+    pub fn deliver(&self, event: AppEvent) {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sink) = &queue.sink {
             if sink.send(event.clone()) {
@@ -191,30 +201,54 @@ mod tests {
         AppEvent::Error(IpcError::new(code, Language::En))
     }
 
+    fn signed_out() -> AppEvent {
+        AppEvent::Session {
+            session: Box::new(crate::ipc::SessionView::bare(
+                crate::ipc::SessionState::SignedOut,
+            )),
+        }
+    }
+
     #[test]
-    fn links_before_the_ui_is_ready_are_queued_in_order() {
+    fn genuine_links_are_handed_on_and_refusals_reach_the_ui() {
         let inbox = Inbox::new(SCHEME);
-        inbox.receive_args(
+        let link = inbox.receive_args(
             ["dev.kakaodesk.desktop://oauth/callback?code=c&state=s"],
             Language::En,
         );
-        inbox.receive_args(["https://evil.example/oauth/callback"], Language::En);
+        assert_eq!(
+            link.map(|l| l.parameter_names()),
+            Some(vec!["code".into(), "state".into()]),
+            "a genuine callback goes on to the login core"
+        );
+        assert!(
+            inbox
+                .receive_args(["https://evil.example/oauth/callback"], Language::En)
+                .is_none(),
+            "a foreign link goes nowhere"
+        );
         let ui = Recorder::default();
         inbox.connect(Box::new(ui.clone()));
         assert_eq!(
             ui.events(),
-            vec![
-                AppEvent::CallbackReceived {
-                    parameters: vec!["code".into(), "state".into()]
-                },
-                error(ErrorCode::InvalidCallback),
-            ],
-            "a cold-start link must reach the UI once it connects, in arrival order"
+            vec![error(ErrorCode::InvalidCallback)],
+            "the refusal waited for the UI; the accepted link made no event of its own"
         );
-        inbox.receive_url(
-            "dev.kakaodesk.desktop://oauth/callback?state=s",
-            Language::En,
+    }
+
+    #[test]
+    fn events_before_the_ui_is_ready_are_queued_in_order() {
+        let inbox = Inbox::new(SCHEME);
+        inbox.deliver(signed_out());
+        inbox.receive_url("not a url", Language::En);
+        let ui = Recorder::default();
+        inbox.connect(Box::new(ui.clone()));
+        assert_eq!(
+            ui.events(),
+            vec![signed_out(), error(ErrorCode::InvalidCallback)],
+            "queued events reach the UI once it connects, in arrival order"
         );
+        inbox.receive_url("still not a url", Language::En);
         assert_eq!(
             ui.events().len(),
             3,

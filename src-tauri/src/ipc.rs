@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use kakao_desk_core::profile::PublicProfile;
 use kakao_desk_core::{ErrorCode, Language};
 use serde::Serialize;
 
@@ -33,14 +34,92 @@ impl IpcError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AppEvent {
-    /// A link of the app's scheme addressed to `oauth/callback` arrived. Only
-    /// the names of its query parameters cross, never their values.
-    CallbackReceived {
-        /// Query parameter names, in order (`["code", "state"]`).
-        parameters: Vec<String>,
+    /// The session changed: the UI redraws from this view alone.
+    Session {
+        /// The whole state to draw (boxed: it is much larger than an error).
+        session: Box<SessionView>,
     },
     /// Something the user should know went wrong.
     Error(IpcError),
+}
+
+/// Where the user is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// The app is still opening the vault and the cache (a few milliseconds).
+    Starting,
+    /// Not signed in: the login screen.
+    SignedOut,
+    /// A login waits for the browser.
+    Waiting,
+    /// Signed in: the profile card.
+    SignedIn,
+}
+
+/// Everything the UI draws, in one value. Public facts only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// Which screen.
+    pub state: SessionState,
+    /// The signed-in user's profile (avatar as a `data:` URL of cached bytes).
+    pub profile: Option<PublicProfile>,
+    /// When the signed-in user last logged in on this device (Unix ms).
+    pub last_login_at: Option<i64>,
+    /// Kakao could not be reached the last time the app tried: the profile is
+    /// the cached one.
+    pub offline: bool,
+    /// Signed out, but an account was used here before: "continue as …".
+    pub continue_as: Option<ContinueAs>,
+    /// The login in progress.
+    pub login: Option<LoginView>,
+    /// Running against the bundled emulator (demo mode): the UI shows a
+    /// banner.
+    pub demo: bool,
+}
+
+impl SessionView {
+    /// The view of `state` with nothing else known.
+    pub fn bare(state: SessionState) -> Self {
+        Self {
+            state,
+            profile: None,
+            last_login_at: None,
+            offline: false,
+            continue_as: None,
+            login: None,
+            demo: false,
+        }
+    }
+}
+
+/// The account shown as "continue as …" on the login screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinueAs {
+    /// Its nickname.
+    pub nickname: Option<String>,
+    /// Its cached thumbnail as a `data:` URL.
+    pub thumbnail_data_url: Option<String>,
+}
+
+/// A login waiting for the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginView {
+    /// When it gives up (Unix ms), for the countdown.
+    pub deadline: i64,
+    /// Known from the id_token while the profile is still loading.
+    pub first_paint: Option<FirstPaint>,
+}
+
+/// What the id_token says before `/v2/user/me` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FirstPaint {
+    /// The nickname claim.
+    pub nickname: Option<String>,
 }
 
 /// Every error message in one language, keyed by code, so the UI can re-render
@@ -70,13 +149,17 @@ mod tests {
             ErrorCode::InvalidCallback.message(Language::En),
             "the message is in the requested language"
         );
-        let received = AppEvent::CallbackReceived {
-            parameters: vec!["code".into(), "state".into()],
+        let session = AppEvent::Session {
+            session: Box::new(SessionView::bare(SessionState::SignedOut)),
         };
-        let json = serde_json::to_value(&received).expect("serializable");
+        let json = serde_json::to_value(&session).expect("serializable");
         assert_eq!(
             json,
-            serde_json::json!({"type": "callback_received", "parameters": ["code", "state"]})
+            serde_json::json!({"type": "session", "session": {
+                "state": "signed_out", "profile": null, "lastLoginAt": null, "offline": false,
+                "continueAs": null, "login": null, "demo": false
+            }}),
+            "the UI reads these exact names"
         );
     }
 

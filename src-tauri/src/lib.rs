@@ -8,6 +8,9 @@
 //! - [`inbox`]: every URL handed to the app (cold start, second instance,
 //!   macOS open-URL events) goes through one handler, and the UI's events wait
 //!   in a queue until the UI says it is ready;
+//! - [`desk`]: the login state — the core's `Account`, the login waiting for
+//!   the browser, the view the UI draws, demo mode;
+//! - [`vault_store`]: the session vault's slots in tauri-plugin-store;
 //! - [`commands`]: the `#[tauri::command]`s the UI may call, each allowed by
 //!   an explicit permission in `src-tauri/permissions/`;
 //! - [`settings`]: the remembered UI language;
@@ -15,13 +18,16 @@
 #![warn(missing_docs)]
 
 pub mod commands;
+pub mod desk;
 pub mod inbox;
 pub mod ipc;
 pub mod settings;
+pub mod vault_store;
 
 use tauri::Manager;
 use tracing_subscriber::EnvFilter;
 
+use crate::desk::Desk;
 use crate::inbox::Inbox;
 use crate::settings::Settings;
 
@@ -38,9 +44,7 @@ pub fn run() {
         // second process hands its arguments over before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             focus_main_window(app);
-            let language = app.state::<Settings>().language();
-            app.state::<Inbox>()
-                .receive_args(argv.iter().skip(1).map(String::as_str), language);
+            take_links(app, argv.iter().skip(1).map(String::as_str), true);
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
@@ -49,7 +53,10 @@ pub fn run() {
             let handle = app.handle().clone();
             app.manage(Settings::load(&handle));
             app.manage(Inbox::new(inbox::configured_scheme(app.config())));
-            let language = app.state::<Settings>().language();
+            let desk = Desk::new(handle.clone());
+            app.manage(desk.clone());
+            // Vault, keychain and cache open while WebKit loads the page.
+            tauri::async_runtime::spawn(desk.start());
 
             register_schemes(&handle);
 
@@ -58,18 +65,15 @@ pub fn run() {
             #[cfg(not(target_os = "macos"))]
             {
                 let args: Vec<String> = std::env::args().skip(1).collect();
-                app.state::<Inbox>()
-                    .receive_args(args.iter().map(String::as_str), language);
+                take_links(&handle, args.iter().map(String::as_str), true);
             }
             #[cfg(target_os = "macos")]
             {
                 use tauri_plugin_deep_link::DeepLinkExt;
-                let inbox_handle = handle.clone();
+                let link_handle = handle.clone();
                 app.deep_link().on_open_url(move |event| {
-                    let language = inbox_handle.state::<Settings>().language();
-                    let inbox = inbox_handle.state::<Inbox>();
                     for url in event.urls() {
-                        inbox.receive_url(url.as_str(), language);
+                        take_links(&link_handle, [url.as_str()], false);
                     }
                 });
             }
@@ -77,10 +81,38 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::ui_ready,
-            commands::set_language
+            commands::set_language,
+            commands::begin_login,
+            commands::reopen_browser,
+            commands::cancel_login,
+            commands::logout,
+            commands::unlink,
         ])
         .run(tauri::generate_context!())
         .expect("Kakao Desk could not start");
+}
+
+/// The one path of every link into the app: the inbox checks its route (and
+/// tells the UI about a refusal), the desk completes the login. `as_args`: the
+/// values are a process's arguments (a link comes alone) rather than URLs.
+fn take_links<'a>(
+    app: &tauri::AppHandle,
+    values: impl IntoIterator<Item = &'a str>,
+    as_args: bool,
+) {
+    let language = app.state::<Settings>().language();
+    let inbox = app.state::<Inbox>();
+    let links: Vec<_> = if as_args {
+        inbox.receive_args(values, language).into_iter().collect()
+    } else {
+        values
+            .into_iter()
+            .filter_map(|url| inbox.receive_url(url, language))
+            .collect()
+    };
+    for link in links {
+        app.state::<Desk>().take_link(link);
+    }
 }
 
 /// Logs go to stderr; `RUST_LOG` picks the level (default `info`). Nothing

@@ -221,6 +221,7 @@ impl Desktop {
     /// (a cold start by a link), and waits until the page has connected to
     /// Rust (`body[data-ready]`).
     pub async fn open_app(&self, args: &[&str]) -> Client {
+        self.wait_until_no_app_runs();
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("wry"));
         caps.insert(
@@ -255,8 +256,21 @@ impl Desktop {
         Group::spawn("second instance", command).wait_for_exit(Duration::from_secs(30))
     }
 
-    /// Saves a PNG of the app window under this test's artifacts.
+    /// Saves a PNG of the app window under this test's artifacts, once its
+    /// images are decoded and two frames have been painted (WebKit paints
+    /// asynchronously; a capture right after a DOM change can show the frame
+    /// before it).
     pub async fn screenshot(&self, client: &Client, name: &str) -> PathBuf {
+        client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const images = [...document.images].filter((i) => !i.hidden && i.src);
+                 Promise.all(images.map((i) => i.decode().catch(() => {})))
+                   .then(() => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));",
+                vec![],
+            )
+            .await
+            .expect("wait for paint");
         let png = client.screenshot().await.expect("screenshot");
         let path = self.artifacts.join(format!("{name}.png"));
         std::fs::write(&path, png).expect("write screenshot");
@@ -303,6 +317,35 @@ impl Desktop {
             assert!(
                 Instant::now() < deadline,
                 "gnome-keyring never took org.freedesktop.secrets"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until no instance of the app holds its single-instance name on
+    /// this session's bus. A closed app needs a moment to exit; an app started
+    /// before that would take itself for a second instance and hand over to
+    /// the dying one.
+    fn wait_until_no_app_runs(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.ListNames",
+                ])
+                .envs(self.env.iter().cloned())
+                .output()
+                .expect("dbus-send");
+            if !String::from_utf8_lossy(&out.stdout).contains("SingleInstance") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the previous app instance never exited"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -360,11 +403,11 @@ impl Drop for Desktop {
     }
 }
 
-/// Waits (up to 20 s) for an element to appear.
+/// Waits (up to 30 s) for an element to appear.
 pub async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
     client
         .wait()
-        .at_most(Duration::from_secs(20))
+        .at_most(Duration::from_secs(30))
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
@@ -418,7 +461,8 @@ fn read_line(stdout: impl Read, what: &str) -> String {
     line
 }
 
-fn free_port() -> u16 {
+/// A free loopback port (there is a tiny race until it is bound again).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -432,4 +476,60 @@ fn path_str(path: &Path) -> String {
 fn set_mode_0700(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).expect("chmod 0700");
+}
+
+/// The fake system browser (see `tests/support/fake-browser.py`).
+pub fn fake_browser() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/fake-browser.py")
+        .to_str()
+        .expect("UTF-8 path")
+        .to_owned()
+}
+
+/// Environment that makes the fake browser stand in for the system browser
+/// (`xdg-open` runs `$BROWSER` when no desktop environment is detected).
+pub fn browser_env(artifacts_hint: &str, action: &str, user: Option<i64>) -> Vec<(String, String)> {
+    let log = std::env::temp_dir().join(format!(
+        "kakao-desk-browser-{artifacts_hint}-{}.log",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&log);
+    let mut env = vec![
+        ("BROWSER".to_owned(), fake_browser()),
+        ("E2E_APP".to_owned(), APP.to_owned()),
+        ("E2E_BROWSER_ACTION".to_owned(), action.to_owned()),
+        (
+            "E2E_BROWSER_LOG".to_owned(),
+            log.to_str().expect("UTF-8").to_owned(),
+        ),
+    ];
+    if let Some(user) = user {
+        env.push(("E2E_BROWSER_USER".to_owned(), user.to_string()));
+    }
+    env
+}
+
+/// Clicks the element `css`.
+pub async fn click(client: &Client, css: &str) {
+    wait_for(client, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// The text of `css` once it is non-empty.
+pub async fn text_of(client: &Client, css: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            let text = element.text().await.unwrap_or_default();
+            if !text.is_empty() {
+                return text;
+            }
+        }
+        assert!(Instant::now() < deadline, "{css} stayed empty");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

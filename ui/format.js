@@ -1,0 +1,61 @@
+// Locale formatting of profile facts. Pure functions, shared by the page and
+// by the Node unit tests (ui/format.test.js).
+"use strict";
+
+(function (root) {
+  const MONTHS_EN = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+  ];
+
+  // A birthday as sent by Rust: { date: "YYYY-MM-DD" (year 0000 when
+  // unknown), yearKnown, calendar: "solar" | "lunar", leapMonth }.
+  function birthday(b, language) {
+    if (!b || typeof b.date !== "string") return "";
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(b.date);
+    if (!match) return "";
+    const year = Number(match[1]);
+    const month = Number(match[2]);
+    const day = Number(match[3]);
+    const withYear = Boolean(b.yearKnown) && year > 0;
+    const lunar = b.calendar === "lunar";
+    if (language === "ko") {
+      const date = `${withYear ? `${year}년 ` : ""}${month}월 ${day}일`;
+      if (!lunar) return date;
+      return `음력 ${b.leapMonth ? "윤" : ""}${date}`;
+    }
+    const name = MONTHS_EN[month - 1];
+    if (!name) return "";
+    const date = withYear ? `${name} ${day}, ${year}` : `${name} ${day}`;
+    if (!lunar) return date;
+    return `${date} (lunar${b.leapMonth ? ", leap month" : ""})`;
+  }
+
+  // A moment (Unix milliseconds) in the user's language, in local time.
+  function moment(ms, language) {
+    if (typeof ms !== "number" || !Number.isFinite(ms)) return "";
+    return new Intl.DateTimeFormat(language === "ko" ? "ko-KR" : "en-US", {
+      dateStyle: "medium",
+      timeStyle: "short",
+    }).format(new Date(ms));
+  }
+
+  // Seconds left as m:ss.
+  function timeLeft(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+
+  // The first letter of a nickname, for an avatar placeholder.
+  function initial(nickname) {
+    const first = Array.from((nickname || "").trim())[0];
+    return first ? first.toUpperCase() : "?";
+  }
+
+  const api = Object.freeze({ birthday, moment, timeLeft, initial });
+  if (typeof module !== "undefined" && module.exports) {
+    module.exports = api;
+  } else {
+    root.KakaoDeskFormat = api;
+  }
+})(this);

@@ -1,0 +1,61 @@
+// Unit tests of ui/format.js: node --test ui/
+"use strict";
+
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const format = require("./format.js");
+
+test("Korean birthdays follow the product's examples", () => {
+  const cases = [
+    [{ date: "0000-11-30", yearKnown: false, calendar: "solar", leapMonth: false }, "11월 30일"],
+    [{ date: "2002-11-30", yearKnown: true, calendar: "solar", leapMonth: false }, "2002년 11월 30일"],
+    [{ date: "0000-11-30", yearKnown: false, calendar: "lunar", leapMonth: false }, "음력 11월 30일"],
+    [{ date: "0000-04-05", yearKnown: false, calendar: "lunar", leapMonth: true }, "음력 윤4월 5일"],
+    [{ date: "0000-02-29", yearKnown: false, calendar: "solar", leapMonth: false }, "2월 29일"],
+  ];
+  for (const [input, want] of cases) {
+    assert.equal(format.birthday(input, "ko"), want, JSON.stringify(input));
+  }
+});
+
+test("English birthdays never show an unknown year", () => {
+  assert.equal(
+    format.birthday({ date: "0000-11-30", yearKnown: false, calendar: "solar" }, "en"),
+    "November 30",
+  );
+  assert.equal(
+    format.birthday({ date: "2002-11-30", yearKnown: true, calendar: "solar" }, "en"),
+    "November 30, 2002",
+  );
+  assert.equal(
+    format.birthday({ date: "0000-04-05", yearKnown: false, calendar: "lunar", leapMonth: true }, "en"),
+    "April 5 (lunar, leap month)",
+  );
+});
+
+test("malformed birthdays render as nothing rather than garbage", () => {
+  for (const bad of [null, {}, { date: "birthday" }, { date: "0000-13-01", calendar: "solar" }]) {
+    assert.equal(format.birthday(bad, "en"), "", JSON.stringify(bad));
+  }
+});
+
+test("time left counts down in m:ss and never goes negative", () => {
+  assert.equal(format.timeLeft(600), "10:00");
+  assert.equal(format.timeLeft(61.9), "1:01");
+  assert.equal(format.timeLeft(-5), "0:00");
+});
+
+test("initials handle Hangul, emoji and empty nicknames", () => {
+  assert.equal(format.initial("홍길동"), "홍");
+  assert.equal(format.initial("😀 smile"), "😀");
+  assert.equal(format.initial("kim"), "K");
+  assert.equal(format.initial(""), "?");
+});
+
+test("moments are formatted in the user's language", () => {
+  const ms = Date.UTC(2026, 10, 23, 3, 4);
+  assert.match(format.moment(ms, "ko"), /2026/);
+  assert.match(format.moment(ms, "en"), /2026/);
+  assert.notEqual(format.moment(ms, "ko"), format.moment(ms, "en"));
+  assert.equal(format.moment(undefined, "en"), "");
+});
