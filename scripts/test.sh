@@ -23,6 +23,10 @@ step "clippy (with the demo emulator, and the lean release configuration)"
 cargo clippy --workspace --all-targets --locked --features kakao-desk/demo -- -D warnings
 cargo clippy -p kakao-desk --lib --bins --locked -- -D warnings
 
+step "actionlint (release workflow)"
+target/tools/bin/actionlint .github/workflows/*.yml
+echo "ok: workflows pass actionlint"
+
 step "UI unit tests (node)"
 node --test ui/
 
