@@ -94,6 +94,19 @@ fn token_requests(emulator: &RunningEmulator, grant: &str) -> usize {
         .count()
 }
 
+/// How many vault slots hold an envelope.
+fn sealed_slots(data_dir: &Path) -> usize {
+    ["session-a.json", "session-b.json"]
+        .iter()
+        .filter(|name| {
+            std::fs::read(data_dir.join(name))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+                .is_some_and(|v| v.get("envelope").is_some())
+        })
+        .count()
+}
+
 /// The vault's slots hold only sealed envelopes, and nothing in the data dir
 /// looks like a token field.
 fn assert_vault_sealed(data_dir: &Path) {

@@ -87,6 +87,7 @@ impl Group {
         let pgid = self.child.id().to_string();
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{pgid}")])
+            .stderr(Stdio::null())
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
