@@ -414,6 +414,11 @@ async fn logout_empties_the_vault_and_unlink_forgets_the_profile() {
         "the cache stays after logout"
     );
     app.close().await.expect("close");
+    assert_eq!(
+        sealed_slots(&desktop.app_data_dir()),
+        0,
+        "logout empties the vault"
+    );
     let app = desktop.open_app(&[]).await;
     screen(&app, "signed_out").await;
 

@@ -329,21 +329,7 @@ impl Desktop {
     /// the dying one.
     fn wait_until_no_app_runs(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let out = Command::new("dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.ListNames",
-                ])
-                .envs(self.env.iter().cloned())
-                .output()
-                .expect("dbus-send");
-            if !String::from_utf8_lossy(&out.stdout).contains("SingleInstance") {
-                return;
-            }
+        while self.bus_names().contains("SingleInstance") {
             assert!(
                 Instant::now() < deadline,
                 "the previous app instance never exited"
@@ -353,19 +339,23 @@ impl Desktop {
     }
 
     fn bus_has(&self, name: &str) -> bool {
+        self.bus_names().contains(&format!("\"{name}\""))
+    }
+
+    /// The names on this session's bus, as `dbus-send` prints them.
+    fn bus_names(&self) -> String {
         let out = Command::new("dbus-send")
             .args([
                 "--session",
                 "--print-reply",
                 "--dest=org.freedesktop.DBus",
                 "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-                &format!("string:{name}"),
+                "org.freedesktop.DBus.ListNames",
             ])
             .envs(self.env.iter().cloned())
             .output()
             .expect("dbus-send");
-        String::from_utf8_lossy(&out.stdout).contains("boolean true")
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn start_driver(&mut self) {
