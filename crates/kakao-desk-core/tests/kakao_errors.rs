@@ -223,6 +223,37 @@ async fn minus_one_is_retried_once_then_reported_as_temporary() {
 }
 
 #[tokio::test]
+async fn minus_402_asks_for_consent_and_keeps_the_session() {
+    let rig = rig().await;
+    rig.login().await;
+    rig.emulator.faults().inject(
+        "/v1/user/access_token_info",
+        Fault::InsufficientScope,
+        FaultMode::Once,
+    );
+    let error = rig.account.check_session().await.err();
+    assert_eq!(
+        error.map(|e| e.code()),
+        Some(ErrorCode::ConsentRequired),
+        "-402 means the user must agree to more items (DESIGN §6)"
+    );
+    assert_eq!(
+        rig.requests("/v1/user/access_token_info").len(),
+        1,
+        "-402 is not transient: no retry"
+    );
+    assert!(
+        rig.account.is_signed_in().await,
+        "missing consent is no reason to log the user out"
+    );
+    assert_eq!(
+        rig.grants("refresh_token").len(),
+        0,
+        "-402 is not -401: no refresh"
+    );
+}
+
+#[tokio::test]
 async fn a_500_on_the_code_exchange_is_temporary_and_not_retried() {
     let rig = rig().await;
     let link = rig.browser_callback().await;

@@ -31,6 +31,11 @@ pub enum Fault {
     /// `400 {"msg":"internal error","code":-1}`: kapi's documented temporary
     /// fault, after which a client must not log the user out.
     KapiInternalError,
+    /// `403 {"msg":"insufficient scopes.","code":-402,"api_type":…,
+    /// "required_scopes":["account_email"],"allowed_scopes":[…]}`: the user
+    /// has not agreed to an item the call needs (reference §6; the field names
+    /// come from the SDKs' models, the exact body is UNCONFIRMED).
+    InsufficientScope,
 }
 
 /// How often an injected fault fires.
@@ -123,6 +128,16 @@ pub(crate) async fn apply(
         )
         .into_response(),
         Fault::KapiInternalError => KapiError::INTERNAL.into_response(),
+        Fault::InsufficientScope => crate::response::json_response(
+            StatusCode::FORBIDDEN,
+            &serde_json::json!({
+                "msg": "insufficient scopes.",
+                "code": -402,
+                "api_type": "USER_ME",
+                "required_scopes": ["account_email"],
+                "allowed_scopes": ["profile_nickname", "profile_image"],
+            }),
+        ),
         Fault::Hang => {
             let mut stop = shared.shutdown.subscribe();
             tokio::select! {

@@ -74,7 +74,8 @@
 //!     [`clear`](Faults::clear). Faults: `ServerError` (500), `Hang` (no answer
 //!     until `config.hang_for` elapses or the emulator shuts down),
 //!     `TruncatedJson` (the real answer cut in half), `KapiInternalError`
-//!     (`400 {"msg":…,"code":-1}`).
+//!     (`400 {"msg":…,"code":-1}`), `InsufficientScope` (`403`, -402 with
+//!     `required_scopes`).
 //!   * [`clock`](RunningEmulator::clock) -> [`Clock`]: [`now`](Clock::now),
 //!     [`advance`](Clock::advance), [`set`](Clock::set). Pass
 //!     [`Clock::fixed`] in the config for exact `expires_in` values.

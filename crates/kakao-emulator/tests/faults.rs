@@ -73,6 +73,38 @@ async fn kapi_faults_always_until_cleared() {
 }
 
 #[tokio::test]
+async fn insufficient_scope_is_minus_402_with_the_required_scopes() {
+    let emulator = emulator().await;
+    let tokens = login(&emulator).await;
+    let access = str_field(&tokens, "access_token");
+    emulator
+        .faults()
+        .inject("/v2/user/me", Fault::InsufficientScope, FaultMode::Once);
+    let (status, headers, body) = kapi_get(&emulator, "/v2/user/me", access).await;
+    assert_eq!(
+        (status, json(&body)),
+        (
+            403,
+            json!({
+                "msg": "insufficient scopes.",
+                "code": -402,
+                "api_type": "USER_ME",
+                "required_scopes": ["account_email"],
+                "allowed_scopes": ["profile_nickname", "profile_image"],
+            })
+        ),
+        "-402 is HTTP 403 with the fields the SDKs read (reference §6)"
+    );
+    assert_eq!(
+        content_type(&headers),
+        JSON_UTF8,
+        "with the usual content type"
+    );
+    let (status, _, _) = kapi_get(&emulator, "/v2/user/me", access).await;
+    assert_eq!(status, 200, "a Once fault fires once");
+}
+
+#[tokio::test]
 async fn truncated_json_is_half_a_body_with_a_matching_length() {
     let emulator = emulator().await;
     emulator.faults().inject(
