@@ -18,6 +18,11 @@ const DEBUG_SUFFIX: &str = ".debug";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=PROFILE");
+    // tauri-build does not watch capability and permission files found through
+    // custom path patterns: without these lines an edited capability would be
+    // left out of the binary until some other build input changed.
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    println!("cargo:rerun-if-changed=src-tauri/permissions");
     if std::env::var("PROFILE").as_deref() == Ok("debug") {
         apply_debug_identity();
     }

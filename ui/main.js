@@ -16,6 +16,8 @@
     status: null, // { key, vars }
     busy: false,
     countdown: null,
+    bench: false, // report timing marks (benchmarks only)
+    marked: {},
   };
 
   const $ = (id) => document.getElementById(id);
@@ -107,6 +109,7 @@
       if (first) {
         $("first-paint-initial").textContent = format.initial(first.nickname);
         $("first-paint-text").textContent = t("waiting.firstPaint", { name: first.nickname || "" });
+        benchMark("first-paint-rendered");
       }
     } else if (session.state === "signed_in") {
       const p = session.profile || {};
@@ -122,10 +125,19 @@
       const badge = $("offline-badge");
       badge.hidden = !session.offline;
       badge.title = t("profile.offlineHint");
+      if (nickname) benchMark("profile-rendered");
     }
     for (const id of ["login", "reopen", "cancel", "logout", "unlink"]) {
       $(id).disabled = state.busy;
     }
+  }
+
+  // Timing marks for the benchmark, once each per page load, as soon as the
+  // DOM shows the state (the next frame paints it).
+  function benchMark(name) {
+    if (!state.bench || state.marked[name]) return;
+    state.marked[name] = true;
+    invoke("bench_mark", { mark: name });
   }
 
   function startCountdown(deadline) {
@@ -256,6 +268,7 @@
   function applyUiState(ui) {
     state.language = ui.language;
     state.errorMessages = ui.errorMessages;
+    state.bench = Boolean(ui.bench);
     $("version").textContent = ui.version;
     applyLanguage();
   }

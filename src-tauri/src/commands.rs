@@ -11,6 +11,7 @@ use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
 
+use crate::bench;
 use crate::desk::Desk;
 use crate::inbox::Inbox;
 use crate::ipc::{self, AppEvent, IpcError};
@@ -29,6 +30,8 @@ pub struct UiState {
     pub error_messages: BTreeMap<&'static str, &'static str>,
     /// The app version.
     pub version: &'static str,
+    /// Whether the page should report its timing marks (benchmarks only).
+    pub bench: bool,
 }
 
 impl UiState {
@@ -38,6 +41,7 @@ impl UiState {
             system_language: settings::system_language(),
             error_messages: ipc::error_messages(language),
             version: env!("CARGO_PKG_VERSION"),
+            bench: bench::enabled(),
         }
     }
 }
@@ -51,6 +55,7 @@ pub async fn ui_ready(
     settings: State<'_, Settings>,
     desk: State<'_, Desk>,
 ) -> Result<UiState, IpcError> {
+    bench::mark("first-script");
     inbox.connect(Box::new(events));
     desk.publish().await;
     tracing::info!("ui ready");
@@ -99,4 +104,13 @@ pub async fn logout(desk: State<'_, Desk>) -> Result<(), IpcError> {
 #[tauri::command]
 pub async fn unlink(desk: State<'_, Desk>) -> Result<(), IpcError> {
     desk.unlink().await
+}
+
+/// A timing mark from the page, printed only when benchmarking
+/// ([`bench::VARIABLE`]); unknown names are ignored.
+#[tauri::command]
+pub fn bench_mark(mark: String) {
+    if let Some(name) = bench::PAGE_MARKS.iter().find(|m| **m == mark) {
+        bench::mark(name);
+    }
 }

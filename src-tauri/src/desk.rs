@@ -402,6 +402,7 @@ impl Desk {
     /// start-up has finished it waits; then it completes the login in the
     /// background.
     pub fn take_link(&self, link: DeepLink) {
+        crate::bench::mark("link-received");
         let Some(account) = self.account() else {
             lock(&self.0.early_links).push(link);
             return;
@@ -483,6 +484,7 @@ impl Desk {
     async fn finish(&self, account: &Account, result: Result<PublicProfile, AccountError>) {
         match result {
             Ok(_) => {
+                crate::bench::mark("session-stored");
                 tracing::info!("login complete");
                 *lock(&self.0.waiting) = None;
                 self.0.offline.store(false, Ordering::Relaxed);

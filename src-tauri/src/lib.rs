@@ -17,6 +17,7 @@
 //! - [`ipc`]: what crosses to the webview (events, `{code, message}` errors).
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod commands;
 pub mod desk;
 pub mod inbox;
@@ -87,6 +88,7 @@ pub fn run() {
             commands::cancel_login,
             commands::logout,
             commands::unlink,
+            commands::bench_mark,
         ])
         .run(tauri::generate_context!())
         .expect("Kakao Desk could not start");

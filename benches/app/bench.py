@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Whole-app benchmark: Kakao Desk against a bare Tauri v2 app.
+
+Run with `bash scripts/bench-app.sh` (which builds both apps first). Measures,
+under Xvfb with a private D-Bus session and an unlocked gnome-keyring:
+
+- start-up: process start -> first page script (both apps), and process start
+  -> signed-in profile rendered from the vault and SQLite with no network
+  (Kakao Desk, emulator not running);
+- memory: RSS and PSS of the app and its WebKit children after 3 s idle;
+- size: the stripped release binaries and the .deb packages;
+- login latency: deep link delivered to the running app -> first paint
+  (nickname from the id_token) and -> complete (profile from /v2/user/me
+  rendered, avatar cached, session stored), against the emulator with 0 ms and
+  50 ms added per request.
+
+Start-up and memory runs alternate A B A B after a warm-up, so machine drift
+cancels. Times come from the apps' own marks (`bench-mark <name> <unix ns>` on
+stderr; Kakao Desk prints them with KAKAO_DESK_BENCH=1) against the wall clock
+read just before the process was started. Writes results/raw.json and
+results/table.md beside this file.
+"""
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+OURS = os.path.join(ROOT, "target/release/kakao-desk")
+BASE = os.path.join(HERE, "baseline/target/release/tauri-baseline")
+EMULATOR = os.path.join(ROOT, "target/release/kakao-emulator")
+BROWSER = os.path.join(ROOT, "tests/support/fake-browser.py")
+SCHEME = "dev.kakaodesk.desktop"
+USER = "3095134389"
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+LOGIN_RUNS = int(os.environ.get("BENCH_LOGIN_RUNS", "5"))
+
+
+def spawn(args, env, **kw):
+    return subprocess.Popen(args, env=env, start_new_session=True, **kw)
+
+
+def kill(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+class Session:
+    """Xvfb + session bus + unlocked keyring, with a throwaway HOME."""
+
+    def __init__(self):
+        self.home = tempfile.mkdtemp(prefix="kakao-desk-bench-")
+        self.procs = []
+        env = dict(os.environ)
+        for var in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_CURRENT_DESKTOP", "DBUS_SESSION_BUS_ADDRESS"):
+            env.pop(var, None)
+        env.update(HOME=self.home, XDG_DATA_HOME=f"{self.home}/data", XDG_CONFIG_HOME=f"{self.home}/config",
+                   XDG_CACHE_HOME=f"{self.home}/cache", XDG_RUNTIME_DIR=f"{self.home}/runtime",
+                   LANG="en_US.UTF-8", NO_AT_BRIDGE="1", RUST_LOG="warn")
+        for d in ("data", "config", "cache", "runtime"):
+            os.makedirs(f"{self.home}/{d}", mode=0o700)
+        xvfb = spawn(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"], env,
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.procs.append(xvfb)
+        env["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
+        bus = spawn(["dbus-daemon", "--session", "--nofork", "--print-address=1"], env,
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.procs.append(bus)
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()
+        keyring = spawn(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"], env,
+                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        keyring.stdin.write(b"bench")
+        keyring.stdin.close()
+        self.procs.append(keyring)
+        self.env = env
+        deadline = time.time() + 20
+        while "org.freedesktop.secrets" not in self.bus_names():
+            if time.time() > deadline:
+                sys.exit("gnome-keyring did not start")
+            time.sleep(0.05)
+
+    def bus_names(self):
+        out = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                              "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames"],
+                             env=self.env, capture_output=True, text=True)
+        return out.stdout
+
+    def wait_app_gone(self):
+        deadline = time.time() + 20
+        while "SingleInstance" in self.bus_names():
+            if time.time() > deadline:
+                sys.exit("an app instance did not exit")
+            time.sleep(0.05)
+
+    def close(self):
+        for proc in reversed(self.procs):
+            kill(proc)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+class MarkReader:
+    """Collects `bench-mark <name> <ns>` lines from a stream."""
+
+    def __init__(self, stream):
+        self.marks = {}
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream):
+        for raw in stream:
+            parts = raw.decode(errors="replace").split()
+            if len(parts) == 3 and parts[0] == "bench-mark":
+                with self.cond:
+                    self.marks.setdefault(parts[1], int(parts[2]))
+                    self.cond.notify_all()
+
+    def wait(self, name, timeout=60):
+        with self.cond:
+            if not self.cond.wait_for(lambda: name in self.marks, timeout):
+                sys.exit(f"mark {name} never came")
+            return self.marks[name]
+
+
+def tree_memory(pid):
+    """(RSS, PSS) in KiB of pid and all its descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    todo, rss, pss = [pid], 0, 0
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key == "Rss":
+                        rss += int(value.split()[0])
+                    elif key == "Pss":
+                        pss += int(value.split()[0])
+        except OSError:
+            pass
+    return rss, pss
+
+
+def run_once(session, binary, end_mark, env_extra):
+    env = dict(session.env, **env_extra)
+    t0 = time.time_ns()
+    proc = spawn([binary], env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    reader = MarkReader(proc.stderr)
+    first = reader.wait("first-script")
+    end = reader.wait(end_mark)
+    time.sleep(3)
+    rss, pss = tree_memory(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        kill(proc)
+    kill(proc)
+    session.wait_app_gone()
+    return {"first_script_ms": (first - t0) / 1e6, "end_ms": (end - t0) / 1e6,
+            "rss_mib": rss / 1024, "pss_mib": pss / 1024}
+
+
+def emulator(latency_ms):
+    proc = subprocess.Popen([EMULATOR, "--client-id", "0123456789abcdef0123456789abcdef",
+                             "--redirect-uri", "http://127.0.0.1:53682/oauth/callback",
+                             "--auto-consent", USER, "--bridge-scheme", SCHEME,
+                             "--latency-ms", str(latency_ms)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    line = proc.stdout.readline().decode().strip()
+    assert line.startswith("listening on "), line
+    return proc, line.removeprefix("listening on ")
+
+
+def kakao_env(base):
+    return {"KAKAO_CLIENT_ID": "0123456789abcdef0123456789abcdef", "KAKAO_AUTH_BASE_URL": base,
+            "KAKAO_API_BASE_URL": base, "KAKAO_REDIRECT_URI": f"{base}/bridge/kakao/callback",
+            "KAKAO_REDIRECT_MODE": "bridge", "BROWSER": BROWSER, "E2E_APP": OURS, "E2E_BROWSER_ACTION": "agree",
+            "KAKAO_DESK_BENCH": "1"}
+
+
+class WebDriver:
+    """Just enough of the W3C WebDriver protocol to press one button."""
+
+    def __init__(self, session, env_extra):
+        self.port = 4455
+        env = dict(session.env, **env_extra)
+        self.log = tempfile.TemporaryFile()
+        self.driver = spawn(["tauri-driver", "--port", str(self.port), "--native-port", "4456"], env,
+                            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/status", timeout=1)
+                break
+            except Exception:
+                if time.time() > deadline:
+                    sys.exit("tauri-driver did not start")
+                time.sleep(0.1)
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as response:
+            return json.loads(response.read() or b"{}").get("value")
+
+    def open(self, application):
+        caps = {"capabilities": {"alwaysMatch": {"browserName": "wry",
+                                                 "tauri:options": {"application": application}}}}
+        self.sid = self.call("POST", "/session", caps)["sessionId"]
+
+    def click(self, css):
+        deadline = time.time() + 30
+        while True:
+            try:
+                element = self.call("POST", f"/session/{self.sid}/element", {"using": "css selector", "value": css})
+                eid = next(iter(element.values()))
+                self.call("POST", f"/session/{self.sid}/element/{eid}/click", {})
+                return
+            except Exception:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def close(self):
+        try:
+            self.call("DELETE", f"/session/{self.sid}")
+        except Exception:
+            pass
+        kill(self.driver)
+
+    def marks(self):
+        self.log.seek(0)
+        marks = {}
+        for line in self.log.read().decode(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "bench-mark":
+                marks.setdefault(parts[1], int(parts[2]))
+        return marks
+
+
+def login_latency(session, latency_ms):
+    emu, base = emulator(latency_ms)
+    results = []
+    try:
+        for i in range(LOGIN_RUNS + 1):
+            data = tempfile.mkdtemp(prefix="login-", dir=session.home)
+            env = dict(kakao_env(base), XDG_DATA_HOME=data)
+            driver = WebDriver(session, env)
+            try:
+                driver.open(OURS)
+                driver.click("body[data-screen='signed_out'] [data-testid='login-button']")
+                deadline = time.time() + 60
+                while "profile-rendered" not in driver.marks():
+                    if time.time() > deadline:
+                        sys.exit(f"login {i} did not complete: {driver.marks()}")
+                    time.sleep(0.05)
+                time.sleep(0.2)
+                m = driver.marks()
+            finally:
+                driver.close()
+                session.wait_app_gone()
+            if i == 0:
+                continue  # warm-up
+            link = m["link-received"]
+            complete = max(m["profile-rendered"], m["session-stored"])
+            results.append({"first_paint_ms": (m["first-paint-rendered"] - link) / 1e6,
+                            "complete_ms": (complete - link) / 1e6})
+    finally:
+        kill(emu)
+    return results
+
+
+def signed_in_home(session):
+    """Logs in once (emulator running), so later starts restore from the vault."""
+    emu, base = emulator(0)
+    env = kakao_env(base)
+    driver = WebDriver(session, env)
+    try:
+        driver.open(OURS)
+        driver.click("body[data-screen='signed_out'] [data-testid='login-button']")
+        deadline = time.time() + 60
+        while "profile-rendered" not in driver.marks():
+            if time.time() > deadline:
+                driver.log.seek(0)
+                sys.exit("the preparing login did not complete:\n" + driver.log.read().decode(errors="replace")[-3000:])
+            time.sleep(0.05)
+    finally:
+        driver.close()
+        session.wait_app_gone()
+        kill(emu)
+    # Kakao is now unreachable: the base URL points at a closed port.
+    return env
+
+
+def stats(values):
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def main():
+    for path in (OURS, BASE, EMULATOR):
+        if not os.path.exists(path):
+            sys.exit(f"missing {path}: run scripts/bench-app.sh")
+    session = Session()
+    try:
+        ours_env = signed_in_home(session)
+        base_env = {}
+        runs = {"baseline": [], "ours": []}
+        for i in range(RUNS + 1):
+            b = run_once(session, BASE, "first-script", base_env)
+            o = run_once(session, OURS, "profile-rendered", ours_env)
+            if i > 0:  # the first pair warms caches
+                runs["baseline"].append(b)
+                runs["ours"].append(o)
+        login = {str(ms): login_latency(session, ms) for ms in (0, 50)}
+    finally:
+        session.close()
+
+    def deb(dirname):
+        for name in os.listdir(dirname):
+            if name.endswith(".deb"):
+                return os.path.getsize(os.path.join(dirname, name))
+        return None
+
+    raw = {
+        "runs": runs,
+        "login": login,
+        "size": {"baseline_binary": os.path.getsize(BASE), "ours_binary": os.path.getsize(OURS),
+                 "baseline_deb": deb(os.path.join(HERE, "baseline/target/release/bundle/deb")),
+                 "ours_deb": deb(os.path.join(ROOT, "target/release/bundle/deb"))},
+        "machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
+    }
+    summary = {
+        "baseline_first_script_ms": stats([r["first_script_ms"] for r in runs["baseline"]]),
+        "ours_first_script_ms": stats([r["first_script_ms"] for r in runs["ours"]]),
+        "ours_signed_in_profile_ms": stats([r["end_ms"] for r in runs["ours"]]),
+        "baseline_rss_mib": stats([r["rss_mib"] for r in runs["baseline"]]),
+        "ours_rss_mib": stats([r["rss_mib"] for r in runs["ours"]]),
+        "baseline_pss_mib": stats([r["pss_mib"] for r in runs["baseline"]]),
+        "ours_pss_mib": stats([r["pss_mib"] for r in runs["ours"]]),
+    }
+    for ms, results in login.items():
+        summary[f"login_{ms}ms_first_paint_ms"] = stats([r["first_paint_ms"] for r in results])
+        summary[f"login_{ms}ms_complete_ms"] = stats([r["complete_ms"] for r in results])
+    raw["summary"] = summary
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results/raw.json"), "w") as f:
+        json.dump(raw, f, indent=2)
+    print(json.dumps(summary, indent=2))
+    print(json.dumps(raw["size"], indent=2))
+
+
+if __name__ == "__main__":
+    main()

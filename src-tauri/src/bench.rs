@@ -1,0 +1,30 @@
+//! Timing marks for the whole-app benchmark (`benches/app/bench.py`).
+//!
+//! With `KAKAO_DESK_BENCH=1` the app prints `bench-mark <name> <unix ns>` to
+//! stderr at a few fixed points; without it, nothing. Marks carry a name and a
+//! wall-clock time only, never data.
+
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The variable that turns the marks on.
+pub const VARIABLE: &str = "KAKAO_DESK_BENCH";
+
+/// Marks the page may report (it reports what it has drawn).
+pub const PAGE_MARKS: [&str; 2] = ["first-paint-rendered", "profile-rendered"];
+
+/// Whether marks are printed.
+pub fn enabled() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var(VARIABLE).as_deref() == Ok("1"))
+}
+
+/// Prints one mark, if enabled.
+pub fn mark(name: &str) {
+    if enabled() {
+        let ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        eprintln!("bench-mark {name} {ns}");
+    }
+}
