@@ -18,7 +18,8 @@ Start-up and memory runs alternate A B A B after a warm-up, so machine drift
 cancels. Times come from the apps' own marks (`bench-mark <name> <unix ns>` on
 stderr; Kakao Desk prints them with KAKAO_DESK_BENCH=1) against the wall clock
 read just before the process was started. Writes results/raw.json and
-results/table.md beside this file.
+results/table.md beside this file (`bench.py --table` re-renders the table
+from raw.json).
 """
 import json
 import os
@@ -366,9 +367,62 @@ def main():
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results/raw.json"), "w") as f:
         json.dump(raw, f, indent=2)
-    print(json.dumps(summary, indent=2))
-    print(json.dumps(raw["size"], indent=2))
+    write_table(raw)
+
+
+def write_table(raw):
+    """results/table.md: the BENCHMARKS.md table, with goals marked."""
+    s, z = raw["summary"], raw["size"]
+
+    def ms(k):
+        v = s[k]
+        return f"{v['median']:.0f} ms ({v['min']:.0f}–{v['max']:.0f})"
+
+    def mib(k):
+        v = s[k]
+        return f"{v['median']:.1f} MiB ({v['min']:.1f}–{v['max']:.1f})"
+
+    def rtt(k, budget_rtt, budget_ms):
+        v = s[k]["median"]
+        rtts = int(v // 50)
+        return f"{v:.0f} ms = {rtts} RTT + {v - 50 * rtts:.0f} ms", v <= 50 * budget_rtt + budget_ms
+
+    def met(ok):
+        return "yes" if ok else "**no**"
+
+    start = s["ours_signed_in_profile_ms"]["median"] / s["baseline_first_script_ms"]["median"]
+    rss = s["ours_rss_mib"]["median"] / s["baseline_rss_mib"]["median"]
+    binary = z["ours_binary"] / z["baseline_binary"]
+    deb = z["ours_deb"] / z["baseline_deb"]
+    first, first_ok = rtt("login_50ms_first_paint_ms", 1, 10)
+    complete, complete_ok = rtt("login_50ms_complete_ms", 2, 15)
+    rows = [
+        "| measure | baseline | Kakao Desk | ratio | goal | met |",
+        "|---|---|---|---|---|---|",
+        f"| start → first page script | {ms('baseline_first_script_ms')} | {ms('ours_first_script_ms')} | "
+        f"{s['ours_first_script_ms']['median'] / s['baseline_first_script_ms']['median']:.2f} | — | — |",
+        f"| start → signed-in profile rendered (no network) | — | {ms('ours_signed_in_profile_ms')} | "
+        f"{start:.3f} × baseline first script | ≤ 1.10 | {met(start <= 1.10)} |",
+        f"| RSS after 3 s idle | {mib('baseline_rss_mib')} | {mib('ours_rss_mib')} | {rss:.2f} | ≤ 1.10 | {met(rss <= 1.10)} |",
+        f"| PSS after 3 s idle | {mib('baseline_pss_mib')} | {mib('ours_pss_mib')} | "
+        f"{s['ours_pss_mib']['median'] / s['baseline_pss_mib']['median']:.2f} | — | — |",
+        f"| release binary | {z['baseline_binary']:,} B | {z['ours_binary']:,} B | {binary:.2f} | ≤ 2 | {met(binary <= 2)} |",
+        f"| .deb | {z['baseline_deb']:,} B | {z['ours_deb']:,} B | {deb:.2f} | ≤ 2.5 | {met(deb <= 2.5)} |",
+        f"| login 0 ms: link → first paint | — | {ms('login_0ms_first_paint_ms')} | — | — | — |",
+        f"| login 0 ms: link → complete | — | {ms('login_0ms_complete_ms')} | — | — | — |",
+        f"| login 50 ms RTT: link → first paint | — | {first} | — | ≤ 1 RTT + 10 ms | {met(first_ok)} |",
+        f"| login 50 ms RTT: link → complete | — | {complete} | — | ≤ 2 RTT + 15 ms | {met(complete_ok)} |",
+    ]
+    table = "\n".join(rows) + "\n"
+    with open(os.path.join(HERE, "results/table.md"), "w") as f:
+        f.write(table)
+    print(table)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--table"]:
+        # Re-render the table from the last run's raw.json.
+        with open(os.path.join(HERE, "results/raw.json")) as f:
+            write_table(json.load(f))
+    else:
+        main()
