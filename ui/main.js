@@ -207,14 +207,14 @@
 
   // ---- actions ----------------------------------------------------------
 
+  // Runs one command; the state it changes arrives as a session event.
   async function run(command, args, onDone) {
     if (state.busy) return;
     state.busy = true;
     render();
     try {
-      const result = await invoke(command, args || {});
-      if (result && result.state) applySession(result);
-      if (onDone) onDone(result);
+      await invoke(command, args || {});
+      if (onDone) onDone();
     } catch (error) {
       if (error && error.code) showError(error.code, error.message);
       else showError("internal", String(error));

@@ -261,20 +261,21 @@ impl Desk {
 
     /// Sends the current view to the UI.
     pub async fn publish(&self) {
-        let session = self.view().await;
+        let view = self.view().await;
+        self.send(view);
+    }
+
+    /// Delivers a view to the UI, stamped with demo mode: the one way a
+    /// session event leaves the desk.
+    fn send(&self, mut view: SessionView) {
+        view.demo = self.is_demo();
         self.0.app.state::<Inbox>().deliver(AppEvent::Session {
-            session: Box::new(session),
+            session: Box::new(view),
         });
     }
 
-    /// The whole state the UI draws.
-    pub async fn view(&self) -> SessionView {
-        let mut view = self.state_view().await;
-        view.demo = self.is_demo();
-        view
-    }
-
-    async fn state_view(&self) -> SessionView {
+    /// The whole state the UI draws (`demo` is stamped by [`Desk::send`]).
+    async fn view(&self) -> SessionView {
         let Some(account) = self.account() else {
             let state = if lock(&self.0.failure).is_some() {
                 SessionState::SignedOut
@@ -472,13 +473,7 @@ impl Desk {
             });
             waiting_view(waiting)
         };
-        let view = SessionView {
-            demo: self.is_demo(),
-            ..view
-        };
-        self.0.app.state::<Inbox>().deliver(AppEvent::Session {
-            session: Box::new(view),
-        });
+        self.send(view);
     }
 
     async fn finish(&self, account: &Account, result: Result<PublicProfile, AccountError>) {
