@@ -86,7 +86,7 @@ impl Default for EmulatorConfig {
     }
 }
 
-/// Kakao's per-user token issuance quota (reference §8). Default: 20 access
+/// Kakao's per-user token issuance quota (`docs/kakao-api.md` §8). Default: 20 access
 /// tokens per 10 minutes and 30 refresh tokens per 60 minutes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IssuanceLimit {

@@ -4,15 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-
-use crate::EmulatorState;
-use crate::response::{KapiError, KauthError};
 
 /// A failure to inject on one path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -33,7 +25,7 @@ pub enum Fault {
     KapiInternalError,
     /// `403 {"msg":"insufficient scopes.","code":-402,"api_type":…,
     /// "required_scopes":["account_email"],"allowed_scopes":[…]}`: the user
-    /// has not agreed to an item the call needs (reference §6; the field names
+    /// has not agreed to an item the call needs (`docs/kakao-api.md` §6; the field names
     /// come from the SDKs' models, the exact body is UNCONFIRMED).
     InsufficientScope,
 }
@@ -71,7 +63,7 @@ impl Faults {
     }
 
     /// Takes the fault for `path`, consuming it if it was `Once`.
-    fn take(&self, path: &str) -> Option<Fault> {
+    pub(crate) fn take(&self, path: &str) -> Option<Fault> {
         let mut table = self.lock();
         let (fault, mode) = *table.get(path)?;
         if mode == FaultMode::Once {
@@ -88,76 +80,3 @@ impl Faults {
 /// Marks a response shaped by a fault, for the request log.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AppliedFault(pub Fault);
-
-fn is_kapi_path(path: &str) -> bool {
-    path.starts_with("/v1/") || path.starts_with("/v2/")
-}
-
-/// Middleware: waits the configured latency, then applies the path's fault.
-pub(crate) async fn apply(
-    State(state): State<EmulatorState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let shared = state.shared();
-    let latency = shared.store().latency;
-    if !latency.is_zero() {
-        let mut stop = shared.shutdown.subscribe();
-        tokio::select! {
-            () = tokio::time::sleep(latency) => {}
-            // Shutdown must not wait out a benchmark's latency.
-            _ = stop.wait_for(|stopping| *stopping) => {}
-        }
-    }
-    let path = request.uri().path().to_owned();
-    let Some(fault) = shared.faults.take(&path) else {
-        return next.run(request).await;
-    };
-    tracing::debug!(%path, ?fault, "injecting fault");
-    let mut response = match fault {
-        Fault::ServerError if is_kapi_path(&path) => KapiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            ..KapiError::INTERNAL
-        }
-        .into_response(),
-        Fault::ServerError => KauthError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "KOE003",
-            "temporary server error",
-        )
-        .into_response(),
-        Fault::KapiInternalError => KapiError::INTERNAL.into_response(),
-        Fault::InsufficientScope => crate::response::json_response(
-            StatusCode::FORBIDDEN,
-            &serde_json::json!({
-                "msg": "insufficient scopes.",
-                "code": -402,
-                "api_type": "USER_ME",
-                "required_scopes": ["account_email"],
-                "allowed_scopes": ["profile_nickname", "profile_image"],
-            }),
-        ),
-        Fault::Hang => {
-            let mut stop = shared.shutdown.subscribe();
-            tokio::select! {
-                () = tokio::time::sleep(shared.hang_for) => {}
-                _ = stop.wait_for(|stopping| *stopping) => {}
-            }
-            next.run(request).await
-        }
-        Fault::TruncatedJson => truncate(next.run(request).await).await,
-    };
-    response.extensions_mut().insert(AppliedFault(fault));
-    response
-}
-
-async fn truncate(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let cut = bytes.slice(..bytes.len() / 2);
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(cut.len()));
-    Response::from_parts(parts, Body::from(cut))
-}

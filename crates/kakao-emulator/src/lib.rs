@@ -9,7 +9,7 @@
 //! only useful if it is faithful: a client that passes against it must work
 //! against real Kakao, so it reproduces Kakao's response shapes, status codes,
 //! error bodies and rules as recorded in the project's Kakao API reference
-//! (`shared/reference/kakao-login-api.md`, sections 1–8 and the checklist in 10).
+//! (`docs/kakao-api.md` at the repository root, sections 1–8).
 //!
 //! ## Public API (stable; other crates code against this)
 //!
@@ -200,17 +200,15 @@ mod kapi;
 mod kauth;
 mod keys;
 mod log;
+mod middleware;
 mod pages;
 mod params;
 mod response;
+mod router;
 mod server;
 mod state;
 mod store;
 mod users;
-
-use axum::Router;
-use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
 
 pub use clock::Clock;
 pub use config::{
@@ -219,41 +217,7 @@ pub use config::{
 };
 pub use faults::{Fault, FaultMode, Faults};
 pub use log::{MASK, RecordedRequest, RequestLog};
+pub use router::app;
 pub use server::{RunningEmulator, start};
 pub use state::{BRIDGE_PATH, EmulatorState, StartError};
 pub use users::{BASE_URL_PLACEHOLDER, FixtureError, Users, fixture_ids};
-
-/// The emulator's router: every kauth and kapi path on one service, behind
-/// the request log, latency and fault layers. Use it in-process with
-/// `tower::ServiceExt::oneshot`, or serve it yourself; [`start`] does the latter.
-pub fn app(state: EmulatorState) -> Router {
-    Router::new()
-        // kauth
-        .route("/oauth/authorize", get(kauth::authorize::authorize))
-        .route("/oauth/authorize/consent", post(kauth::authorize::consent))
-        .route("/oauth/token", post(kauth::token::token))
-        .route("/oauth/tokeninfo", post(kauth::tokeninfo::tokeninfo))
-        .route("/oauth/logout", get(kauth::logout::logout))
-        .route(
-            "/.well-known/openid-configuration",
-            get(kauth::oidc::discovery),
-        )
-        .route("/.well-known/jwks.json", get(kauth::oidc::jwks))
-        // kapi
-        .route("/v2/user/me", get(kapi::me).post(kapi::me))
-        .route("/v1/user/access_token_info", get(kapi::access_token_info))
-        .route("/v1/user/logout", post(kapi::logout))
-        .route("/v1/user/unlink", post(kapi::unlink))
-        .route(
-            "/v1/oidc/userinfo",
-            get(kapi::userinfo).post(kapi::userinfo),
-        )
-        // The publisher's bridge page and the profile images.
-        .route(BRIDGE_PATH, get(assets::bridge))
-        .route("/images/{file}", get(assets::image))
-        // Layers run bottom-up on the way in: the log sees the final answer,
-        // including injected faults.
-        .layer(from_fn_with_state(state.clone(), faults::apply))
-        .layer(from_fn_with_state(state.clone(), log::record))
-        .with_state(state)
-}

@@ -6,16 +6,9 @@ use std::fs::File;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::Response;
 use serde::Serialize;
 
-use crate::EmulatorState;
-use crate::Fault;
-use crate::faults::AppliedFault;
+use crate::faults::Fault;
 
 /// Parameters whose values never appear in the log.
 const MASKED_PARAMS: &[&str] = &[
@@ -32,7 +25,7 @@ const MASKED_PARAMS: &[&str] = &[
 pub const MASK: &str = "[masked]";
 
 /// Largest request body the log reads (token requests are a few hundred bytes).
-const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// One answered request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -99,7 +92,7 @@ impl RequestLog {
         self.lock().clear();
     }
 
-    fn record(&self, entry: RecordedRequest) {
+    pub(crate) fn record(&self, entry: RecordedRequest) {
         if let Some(file) = &self.file {
             let line = serde_json::to_string(&entry).unwrap_or_default();
             let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
@@ -124,59 +117,13 @@ fn masked(name: &str, value: String) -> String {
     }
 }
 
-fn parse_pairs(text: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn parse_pairs(text: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(text)
         .map(|(k, v)| {
             let value = masked(&k, v.into_owned());
             (k.into_owned(), value)
         })
         .collect()
-}
-
-/// Middleware: records the request and the final status (after faults).
-pub(crate) async fn record(
-    State(state): State<EmulatorState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let at_ms = state.shared().clock.now_millis();
-    let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
-    let mut params = parse_pairs(request.uri().query().unwrap_or("").as_bytes());
-    let authorization = request.headers().get(header::AUTHORIZATION).map(|v| {
-        match v.to_str().ok().and_then(|s| s.split_once(' ')) {
-            Some((scheme, _)) => format!("{scheme} {MASK}"),
-            None => MASK.to_owned(),
-        }
-    });
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let request = if is_form {
-        let (parts, body) = request.into_parts();
-        let bytes = to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
-        params.extend(parse_pairs(&bytes));
-        Request::from_parts(parts, Body::from(bytes))
-    } else {
-        request
-    };
-
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    let fault = response.extensions().get::<AppliedFault>().map(|f| f.0);
-    tracing::debug!(%method, %path, status, "request");
-    state.shared().log.record(RecordedRequest {
-        at_ms,
-        method,
-        path,
-        params,
-        authorization,
-        status,
-        fault,
-    });
-    response
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ impl Params {
 
 /// Splits a `scope` or `prompt` value. Sources disagree on the separator
 /// (docs: comma; Flutter and iOS SDKs: space), so accept comma, space and
-/// `+`, and trim (reference §1.1).
+/// `+`, and trim (`docs/kakao-api.md` §1.1).
 pub(crate) fn split_list(value: Option<&str>) -> Vec<String> {
     value
         .unwrap_or("")

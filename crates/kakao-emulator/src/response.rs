@@ -113,7 +113,7 @@ pub(crate) fn html(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// `302` with an empty body, as Kakao answers authorize (reference §1.3).
+/// `302` with an empty body, as Kakao answers authorize (`docs/kakao-api.md` §1.3).
 pub(crate) fn found(location: &str) -> Response {
     let mut response = StatusCode::FOUND.into_response();
     match HeaderValue::from_str(location) {

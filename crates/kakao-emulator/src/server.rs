@@ -7,8 +7,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::{EmulatorConfig, RedirectUriError};
+use crate::router::app;
 use crate::state::{BRIDGE_PATH, EmulatorState, StartError};
-use crate::{Clock, Faults, RequestLog, app};
+use crate::{Clock, Faults, RequestLog};
 
 /// A serving emulator. Dropping it stops the server too (without waiting).
 #[derive(Debug)]

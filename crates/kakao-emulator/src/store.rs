@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 /// How long an authorization code lives (community-reported "10분 만료").
 pub(crate) const CODE_LIFETIME_MS: u64 = 10 * 60 * 1000;
 
-/// A refresh token is renewed only when less than this remains (reference §3.2).
+/// A refresh token is renewed only when less than this remains (`docs/kakao-api.md` §3.2).
 pub(crate) const ROTATION_WINDOW_MS: u64 = 30 * 24 * 3600 * 1000;
 
 /// A validated authorize request, waiting for the user's answer or turned into

@@ -3,7 +3,7 @@
 //! Keeping the response shape (rather than a model of our own) means a fixture
 //! file can be a captured Kakao response, and the emulator returns exactly what
 //! the file says, omissions included: Kakao omits fields, it never sends `null`
-//! (reference §4.3).
+//! (`docs/kakao-api.md` §4.3).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -280,7 +280,7 @@ pub(crate) fn render(user: &Value, base_url: &str, secure_resource: bool) -> Val
 }
 
 /// `kakao_account` fields that come together with each `property_keys` entry
-/// (reference §4.1: asking for `.email` also returns its flags).
+/// (`docs/kakao-api.md` §4.1: asking for `.email` also returns its flags).
 fn account_group(key: &str) -> Option<&'static [&'static str]> {
     Some(match key {
         "profile" => &[
@@ -376,7 +376,7 @@ fn account_bool(user: &Value, pointer: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The optional id_token claims (reference §7.3) for a rendered user.
+/// The optional id_token claims (`docs/kakao-api.md` §7.3) for a rendered user.
 pub(crate) fn id_token_profile_claims(user: &Value) -> Map<String, Value> {
     let mut claims = Map::new();
     if let Some(nickname) = account_str(user, "/profile/nickname") {
@@ -395,7 +395,7 @@ pub(crate) fn id_token_profile_claims(user: &Value) -> Map<String, Value> {
     claims
 }
 
-/// `/v1/oidc/userinfo` claims (reference §7.5) for a rendered user.
+/// `/v1/oidc/userinfo` claims (`docs/kakao-api.md` §7.5) for a rendered user.
 pub(crate) fn userinfo_claims(user: &Value, id: i64) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert("sub".into(), id.to_string().into());

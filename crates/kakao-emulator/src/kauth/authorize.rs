@@ -43,7 +43,7 @@ pub(crate) async fn authorize(
 
     if has("none") {
         // No interaction allowed: only an authenticated, already linked user
-        // gets a code (reference §1.3, prompt=none).
+        // gets a code (`docs/kakao-api.md` §1.3, prompt=none).
         let user = store.auto_consent.map(|id| (id, now)).or(session);
         return match user {
             None => deny(&request, "login_required", "user authentication required."),
@@ -61,7 +61,7 @@ pub(crate) async fn authorize(
     if let Some((id, auth_time)) = session {
         let interactive = has("login") || has("select_account") || has("create");
         if store.linked.contains(&id) && !interactive && !needs_more_consent(shared, id, &request) {
-            // Linked users skip the consent screen (reference §1.2).
+            // Linked users skip the consent screen (`docs/kakao-api.md` §1.2).
             return issue_code(shared, &mut store, id, auth_time, request);
         }
     }

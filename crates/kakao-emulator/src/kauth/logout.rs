@@ -1,5 +1,5 @@
 //! `GET /oauth/logout`: ends the browser's Kakao Account session (not the
-//! app's tokens; that is `/v1/user/logout`), reference §5.3.
+//! app's tokens; that is `/v1/user/logout`), `docs/kakao-api.md` §5.3.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};

@@ -1,4 +1,4 @@
-//! OpenID Connect discovery and JWKS (reference §7.1, §7.2).
+//! OpenID Connect discovery and JWKS (`docs/kakao-api.md` §7.1, §7.2).
 
 use axum::extract::State;
 use axum::http::StatusCode;

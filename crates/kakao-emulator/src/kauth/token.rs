@@ -264,7 +264,7 @@ fn refresh(shared: &Shared, params: &Params) -> Result<Map<String, Value>, Kauth
     Ok(body)
 }
 
-/// Kakao's per-user issuance quota (reference §8): KOE237 when exceeded.
+/// Kakao's per-user issuance quota (`docs/kakao-api.md` §8): KOE237 when exceeded.
 fn check_issuance(
     shared: &Shared,
     store: &mut Store,
@@ -305,7 +305,7 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The id_token (reference §7.3): `sub` a string, `exp` = `iat` + access
+/// The id_token (`docs/kakao-api.md` §7.3): `sub` a string, `exp` = `iat` + access
 /// lifetime, `nonce` only when one was sent, profile claims as consented.
 fn sign_id_token(
     shared: &Shared,

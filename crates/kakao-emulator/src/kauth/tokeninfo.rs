@@ -1,4 +1,4 @@
-//! `POST /oauth/tokeninfo`: Kakao's id_token debug endpoint (reference §7.4).
+//! `POST /oauth/tokeninfo`: Kakao's id_token debug endpoint (`docs/kakao-api.md` §7.4).
 //! Returns the payload of a valid id_token, else `400 invalid_token` KOE400.
 
 use axum::body::Bytes;

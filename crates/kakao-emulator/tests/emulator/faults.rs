@@ -1,21 +1,19 @@
 //! Fault injection, latency and the request log.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::rig::*;
 use kakao_emulator::{EmulatorConfig, Fault, FaultMode, MASK};
 use serde_json::json;
 
 #[tokio::test]
-async fn server_error_once_then_normal() {
-    let emulator = emulator().await;
+async fn server_error_once_then_normal() -> TestResult {
+    let emulator = emulator().await?;
     emulator
         .faults()
         .inject("/oauth/token", Fault::ServerError, FaultMode::Once);
-    let code = authorize_code(&emulator).await;
-    let (status, _, body) = exchange(&emulator, &code).await;
+    let code = authorize_code(&emulator).await?;
+    let (status, _, body) = exchange(&emulator, &code).await?;
     assert_eq!(
         (status, body),
         (
@@ -24,7 +22,7 @@ async fn server_error_once_then_normal() {
         ),
         "the injected 500 has kauth's error shape"
     );
-    let (status, _, _) = exchange(&emulator, &code).await;
+    let (status, _, _) = exchange(&emulator, &code).await?;
     assert_eq!(
         status, 200,
         "a Once fault fires once; the faulted request never reached the handler, so the code is intact"
@@ -35,20 +33,21 @@ async fn server_error_once_then_normal() {
         [(500, Some(Fault::ServerError)), (200, None)],
         "the log records which answer was a fault"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn kapi_faults_always_until_cleared() {
-    let emulator = emulator().await;
-    let tokens = login(&emulator).await;
-    let access = str_field(&tokens, "access_token");
+async fn kapi_faults_always_until_cleared() -> TestResult {
+    let emulator = emulator().await?;
+    let tokens = login(&emulator).await?;
+    let access = str_field(&tokens, "access_token")?;
     emulator
         .faults()
         .inject("/v2/user/me", Fault::KapiInternalError, FaultMode::Always);
     for _ in 0..2 {
-        let (status, headers, body) = kapi_get(&emulator, "/v2/user/me", access).await;
+        let (status, headers, body) = kapi_get(&emulator, "/v2/user/me", access).await?;
         assert_eq!(
-            (status, json(&body)),
+            (status, json(&body)?),
             (400, json!({"msg": "internal error", "code": -1})),
             "kapi -1 is HTTP 400 as documented, on every request while Always"
         );
@@ -61,28 +60,29 @@ async fn kapi_faults_always_until_cleared() {
     emulator
         .faults()
         .inject("/v2/user/me", Fault::ServerError, FaultMode::Once);
-    let (status, _, body) = kapi_get(&emulator, "/v2/user/me", access).await;
+    let (status, _, body) = kapi_get(&emulator, "/v2/user/me", access).await?;
     assert_eq!(
-        (status, json(&body)),
+        (status, json(&body)?),
         (500, json!({"msg": "internal error", "code": -1})),
         "a 500 on kapi has kapi's error shape"
     );
     emulator.faults().clear("/v2/user/me");
-    let (status, _, _) = kapi_get(&emulator, "/v2/user/me", access).await;
+    let (status, _, _) = kapi_get(&emulator, "/v2/user/me", access).await?;
     assert_eq!(status, 200, "cleared faults stop");
+    Ok(())
 }
 
 #[tokio::test]
-async fn insufficient_scope_is_minus_402_with_the_required_scopes() {
-    let emulator = emulator().await;
-    let tokens = login(&emulator).await;
-    let access = str_field(&tokens, "access_token");
+async fn insufficient_scope_is_minus_402_with_the_required_scopes() -> TestResult {
+    let emulator = emulator().await?;
+    let tokens = login(&emulator).await?;
+    let access = str_field(&tokens, "access_token")?;
     emulator
         .faults()
         .inject("/v2/user/me", Fault::InsufficientScope, FaultMode::Once);
-    let (status, headers, body) = kapi_get(&emulator, "/v2/user/me", access).await;
+    let (status, headers, body) = kapi_get(&emulator, "/v2/user/me", access).await?;
     assert_eq!(
-        (status, json(&body)),
+        (status, json(&body)?),
         (
             403,
             json!({
@@ -93,30 +93,27 @@ async fn insufficient_scope_is_minus_402_with_the_required_scopes() {
                 "allowed_scopes": ["profile_nickname", "profile_image"],
             })
         ),
-        "-402 is HTTP 403 with the fields the SDKs read (reference §6)"
+        "-402 is HTTP 403 with the fields the SDKs read (docs/kakao-api.md §6)"
     );
     assert_eq!(
         content_type(&headers),
         JSON_UTF8,
         "with the usual content type"
     );
-    let (status, _, _) = kapi_get(&emulator, "/v2/user/me", access).await;
+    let (status, _, _) = kapi_get(&emulator, "/v2/user/me", access).await?;
     assert_eq!(status, 200, "a Once fault fires once");
+    Ok(())
 }
 
 #[tokio::test]
-async fn truncated_json_is_half_a_body_with_a_matching_length() {
-    let emulator = emulator().await;
+async fn truncated_json_is_half_a_body_with_a_matching_length() -> TestResult {
+    let emulator = emulator().await?;
     emulator.faults().inject(
         "/.well-known/jwks.json",
         Fault::TruncatedJson,
         FaultMode::Once,
     );
-    let response = client()
-        .get(emulator.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = get(emulator.url("/.well-known/jwks.json")).await?;
     assert_eq!(response.status(), 200, "truncation keeps the status");
     let length: usize = response
         .headers()
@@ -127,7 +124,7 @@ async fn truncated_json_is_half_a_body_with_a_matching_length() {
     let body = response
         .text()
         .await
-        .unwrap_or_else(|e| panic!("the transport must still succeed: {e}"));
+        .map_err(|e| format!("the transport must still succeed: {e}"))?;
     assert_eq!(
         body.len(),
         length,
@@ -141,18 +138,18 @@ async fn truncated_json_is_half_a_body_with_a_matching_length() {
         serde_json::from_str::<serde_json::Value>(&body).is_err(),
         "and it is not valid JSON"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn hang_outlives_the_client_timeout_and_ends_at_shutdown() {
-    let emulator = emulator().await;
+async fn hang_outlives_the_client_timeout_and_ends_at_shutdown() -> TestResult {
+    let emulator = emulator().await?;
     emulator
         .faults()
         .inject("/oauth/token", Fault::Hang, FaultMode::Always);
     let impatient = client_builder()
         .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .build()?;
     let error = impatient
         .post(emulator.url("/oauth/token"))
         .form(&[("grant_type", "refresh_token")])
@@ -165,16 +162,16 @@ async fn hang_outlives_the_client_timeout_and_ends_at_shutdown() {
     assert!(error.is_timeout(), "the client sees a timeout: {error}");
     // Shutdown must not wait the 10 minutes of the hang.
     emulator.shutdown().await;
+    Ok(())
 }
 
 #[tokio::test]
-async fn latency_delays_every_answer() {
-    let emulator = emulator().await;
+async fn latency_delays_every_answer() -> TestResult {
+    let emulator = emulator().await?;
     emulator.set_latency(Duration::from_secs(600));
     let impatient = client_builder()
         .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .build()?;
     let slow = impatient
         .get(emulator.url("/.well-known/jwks.json"))
         .send()
@@ -192,23 +189,24 @@ async fn latency_delays_every_answer() {
         fast.is_ok_and(|r| r.status() == 200),
         "latency can be set back to zero"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn log_file_has_one_masked_json_line_per_request() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+async fn log_file_has_one_masked_json_line_per_request() -> TestResult {
+    let dir = tempfile::tempdir()?;
     let path = dir.path().join("requests.jsonl");
     let emulator = start(EmulatorConfig {
         log_file: Some(path.clone()),
         ..config()
     })
-    .await;
-    let code = authorize_code(&emulator).await;
-    let (_, _, tokens) = exchange(&emulator, &code).await;
-    let access = str_field(&tokens, "access_token").to_owned();
-    kapi_get(&emulator, "/v2/user/me", &access).await;
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
-    let lines: Vec<serde_json::Value> = text.lines().map(json).collect();
+    .await?;
+    let code = authorize_code(&emulator).await?;
+    let (_, _, tokens) = exchange(&emulator, &code).await?;
+    let access = str_field(&tokens, "access_token")?.to_owned();
+    kapi_get(&emulator, "/v2/user/me", &access).await?;
+    let text = std::fs::read_to_string(&path)?;
+    let lines: Vec<serde_json::Value> = text.lines().map(json).collect::<TestResult<_>>()?;
     assert_eq!(
         lines.len(),
         3,
@@ -218,7 +216,7 @@ async fn log_file_has_one_masked_json_line_per_request() {
         code.as_str(),
         access.as_str(),
         VERIFIER,
-        str_field(&tokens, "refresh_token"),
+        str_field(&tokens, "refresh_token")?,
     ] {
         assert!(
             !text.contains(secret),
@@ -239,4 +237,5 @@ async fn log_file_has_one_masked_json_line_per_request() {
         format!("Bearer {MASK}"),
         "bearer credentials are masked"
     );
+    Ok(())
 }

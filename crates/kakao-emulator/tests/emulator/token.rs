@@ -1,10 +1,8 @@
 //! `POST /oauth/token`: Kakao's grant rules and exact error bodies.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::rig::*;
 use kakao_emulator::{EmulatorConfig, IssuanceLimit};
 use serde_json::json;
 
@@ -13,10 +11,10 @@ fn kauth_error(error: &str, description: &str, code: &str) -> serde_json::Value 
 }
 
 #[tokio::test]
-async fn codes_are_single_use_koe320() {
-    let emulator = emulator().await;
-    let code = authorize_code(&emulator).await;
-    let (status, headers, _) = exchange(&emulator, &code).await;
+async fn codes_are_single_use_koe320() -> TestResult {
+    let emulator = emulator().await?;
+    let code = authorize_code(&emulator).await?;
+    let (status, headers, _) = exchange(&emulator, &code).await?;
     assert_eq!(status, 200, "the first exchange succeeds");
     assert_eq!(
         headers
@@ -25,7 +23,7 @@ async fn codes_are_single_use_koe320() {
         Some("Bearer realm=\"oauth\""),
         "Kakao sends WWW-Authenticate on token responses; clients must tolerate it"
     );
-    let (status, headers, body) = exchange(&emulator, &code).await;
+    let (status, headers, body) = exchange(&emulator, &code).await?;
     assert_eq!(
         (status, body),
         (
@@ -43,25 +41,27 @@ async fn codes_are_single_use_koe320() {
         JSON_UTF8,
         "errors use the same content type"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn codes_expire_after_ten_minutes() {
-    let emulator = emulator().await;
-    let code = authorize_code(&emulator).await;
+async fn codes_expire_after_ten_minutes() -> TestResult {
+    let emulator = emulator().await?;
+    let code = authorize_code(&emulator).await?;
     emulator.clock().advance(Duration::from_secs(10 * 60));
-    let (status, _, body) = exchange(&emulator, &code).await;
+    let (status, _, body) = exchange(&emulator, &code).await?;
     assert_eq!(
         (status, body["error_code"].as_str()),
         (400, Some("KOE320")),
         "a code older than 10 minutes is gone: {body}"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn redirect_uri_must_match_koe303() {
-    let emulator = emulator().await;
-    let code = authorize_code(&emulator).await;
+async fn redirect_uri_must_match_koe303() -> TestResult {
+    let emulator = emulator().await?;
+    let code = authorize_code(&emulator).await?;
     let (status, _, body) = post_token(
         &emulator,
         &[
@@ -72,7 +72,7 @@ async fn redirect_uri_must_match_koe303() {
             ("code_verifier", VERIFIER),
         ],
     )
-    .await;
+    .await?;
     assert_eq!(
         (status, body),
         (
@@ -81,13 +81,14 @@ async fn redirect_uri_must_match_koe303() {
         ),
         "the token request must repeat the authorize redirect_uri exactly"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn wrong_or_missing_verifier_fails_and_burns_the_code() {
-    let emulator = emulator().await;
+async fn wrong_or_missing_verifier_fails_and_burns_the_code() -> TestResult {
+    let emulator = emulator().await?;
     for verifier in [Some("not-the-verifier"), None] {
-        let code = authorize_code(&emulator).await;
+        let code = authorize_code(&emulator).await?;
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("client_id", emulator.client_id()),
@@ -97,7 +98,7 @@ async fn wrong_or_missing_verifier_fails_and_burns_the_code() {
         if let Some(v) = verifier {
             form.push(("code_verifier", v));
         }
-        let (status, _, body) = post_token(&emulator, &form).await;
+        let (status, _, body) = post_token(&emulator, &form).await?;
         assert_eq!(
             (status, body),
             (
@@ -106,23 +107,24 @@ async fn wrong_or_missing_verifier_fails_and_burns_the_code() {
             ),
             "a challenge was sent, so the verifier is enforced ({verifier:?})"
         );
-        let (status, _, _) = exchange(&emulator, &code).await;
+        let (status, _, _) = exchange(&emulator, &code).await?;
         assert_eq!(status, 400, "a failed attempt consumed the code");
     }
+    Ok(())
 }
 
 #[tokio::test]
-async fn unknown_client_is_koe101_and_secret_is_koe010() {
+async fn unknown_client_is_koe101_and_secret_is_koe010() -> TestResult {
     let emulator = start(EmulatorConfig {
         client_secret: Some("s3cret".into()),
         ..config()
     })
-    .await;
+    .await?;
     let (status, _, body) = post_token(
         &emulator,
         &[("grant_type", "authorization_code"), ("client_id", "nope")],
     )
-    .await;
+    .await?;
     assert_eq!(
         (status, body),
         (
@@ -131,8 +133,8 @@ async fn unknown_client_is_koe101_and_secret_is_koe010() {
         ),
         "an unknown REST key is KOE101"
     );
-    let code = authorize_code(&emulator).await;
-    let (status, _, body) = exchange(&emulator, &code).await;
+    let code = authorize_code(&emulator).await?;
+    let (status, _, body) = exchange(&emulator, &code).await?;
     assert_eq!(
         (status, body),
         (
@@ -152,7 +154,7 @@ async fn unknown_client_is_koe101_and_secret_is_koe010() {
             ("code_verifier", VERIFIER),
         ],
     )
-    .await;
+    .await?;
     assert_eq!(status, 200, "the right secret is accepted: {body}");
     let logged = emulator.requests().to_path("/oauth/token");
     assert_eq!(
@@ -160,11 +162,12 @@ async fn unknown_client_is_koe101_and_secret_is_koe010() {
         Some(kakao_emulator::MASK),
         "the secret never reaches the log"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn unsupported_grant_type_is_refused() {
-    let emulator = emulator().await;
+async fn unsupported_grant_type_is_refused() -> TestResult {
+    let emulator = emulator().await?;
     let (status, _, body) = post_token(
         &emulator,
         &[
@@ -172,7 +175,7 @@ async fn unsupported_grant_type_is_refused() {
             ("client_id", emulator.client_id()),
         ],
     )
-    .await;
+    .await?;
     assert_eq!(
         (status, body),
         (
@@ -185,18 +188,19 @@ async fn unsupported_grant_type_is_refused() {
         ),
         "only authorization_code and refresh_token exist"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn refresh_rotates_only_under_thirty_days_and_the_old_token_dies() {
-    let emulator = emulator().await;
-    let tokens = login(&emulator).await;
-    let refresh = str_field(&tokens, "refresh_token").to_owned();
+async fn refresh_rotates_only_under_thirty_days_and_the_old_token_dies() -> TestResult {
+    let emulator = emulator().await?;
+    let tokens = login(&emulator).await?;
+    let refresh = str_field(&tokens, "refresh_token")?.to_owned();
     // 31 days in: 29 left, so a renewed refresh token comes back.
     emulator
         .clock()
         .advance(Duration::from_secs(31 * 24 * 3600));
-    let (status, _, body) = refresh_with(&emulator, &refresh).await;
+    let (status, _, body) = refresh_with(&emulator, &refresh).await?;
     assert_eq!(status, 200, "refresh works with 29 days left: {body}");
     assert_eq!(body["expires_in"], 21_599, "a new 6 h access token");
     assert_eq!(
@@ -207,13 +211,13 @@ async fn refresh_rotates_only_under_thirty_days_and_the_old_token_dies() {
         body.get("scope").is_none(),
         "refresh responses carry no scope (clients keep the old one)"
     );
-    let renewed = str_field(&body, "refresh_token").to_owned();
+    let renewed = str_field(&body, "refresh_token")?.to_owned();
     assert_ne!(
         renewed, refresh,
         "under 30 days left Kakao returns a new refresh token"
     );
 
-    let (status, _, body) = refresh_with(&emulator, &refresh).await;
+    let (status, _, body) = refresh_with(&emulator, &refresh).await?;
     assert_eq!(
         (status, body),
         (
@@ -226,14 +230,14 @@ async fn refresh_rotates_only_under_thirty_days_and_the_old_token_dies() {
         ),
         "the rotated-away refresh token no longer works"
     );
-    let (status, _, _) = refresh_with(&emulator, &renewed).await;
+    let (status, _, _) = refresh_with(&emulator, &renewed).await?;
     assert_eq!(status, 200, "the renewed one does");
 
     // Past its 60 days the renewed token is dead too.
     emulator
         .clock()
         .advance(Duration::from_secs(60 * 24 * 3600));
-    let (status, _, body) = refresh_with(&emulator, &renewed).await;
+    let (status, _, body) = refresh_with(&emulator, &renewed).await?;
     assert_eq!(
         (status, body["error_code"].as_str()),
         (400, Some("KOE322")),
@@ -247,16 +251,17 @@ async fn refresh_rotates_only_under_thirty_days_and_the_old_token_dies() {
             ("client_id", emulator.client_id()),
         ],
     )
-    .await;
+    .await?;
     assert_eq!(
         (status, body["error_code"].as_str()),
         (400, Some("KOE319")),
         "no refresh_token at all is KOE319"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn per_user_issuance_limit_is_koe237() {
+async fn per_user_issuance_limit_is_koe237() -> TestResult {
     let emulator = start(EmulatorConfig {
         issuance_limit: Some(IssuanceLimit {
             access_tokens: 2,
@@ -264,11 +269,11 @@ async fn per_user_issuance_limit_is_koe237() {
         }),
         ..config()
     })
-    .await;
-    login(&emulator).await;
-    login(&emulator).await;
-    let code = authorize_code(&emulator).await;
-    let (status, _, body) = exchange(&emulator, &code).await;
+    .await?;
+    login(&emulator).await?;
+    login(&emulator).await?;
+    let code = authorize_code(&emulator).await?;
+    let (status, _, body) = exchange(&emulator, &code).await?;
     assert_eq!(
         (status, body),
         (
@@ -282,45 +287,42 @@ async fn per_user_issuance_limit_is_koe237() {
         "the third access token inside the window exceeds the quota"
     );
     emulator.clock().advance(Duration::from_secs(10 * 60));
-    login(&emulator).await;
+    login(&emulator).await?;
+    Ok(())
 }
 
 #[tokio::test]
-async fn kakaos_real_quota_allows_twenty_access_tokens_per_ten_minutes() {
-    let emulator = emulator().await;
+async fn kakaos_real_quota_allows_twenty_access_tokens_per_ten_minutes() -> TestResult {
+    let emulator = emulator().await?;
     for _ in 0..20 {
-        login(&emulator).await;
+        login(&emulator).await?;
     }
-    let code = authorize_code(&emulator).await;
-    let (status, _, body) = exchange(&emulator, &code).await;
+    let code = authorize_code(&emulator).await?;
+    let (status, _, body) = exchange(&emulator, &code).await?;
     assert_eq!(
         (status, body["error_code"].as_str()),
         (400, Some("KOE237")),
         "the 21st token in 10 minutes is refused, as documented: {body}"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn id_token_omits_nonce_when_none_was_sent_and_openid_off_means_none() {
-    let emulator = emulator().await;
+async fn id_token_omits_nonce_when_none_was_sent_and_openid_off_means_none() -> TestResult {
+    let emulator = emulator().await?;
     let url = authorize_url(&emulator, "").replace("&nonce=n-1", "");
-    let response = client()
-        .get(url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let code = query_param(&location(response.headers()), "code").unwrap_or_default();
-    let (_, _, tokens) = exchange(&emulator, &code).await;
-    let payload = str_field(&tokens, "id_token")
+    let response = get(url).await?;
+    let code = query_param(&location(response.headers())?, "code").unwrap_or_default();
+    let (_, _, tokens) = exchange(&emulator, &code).await?;
+    let payload = str_field(&tokens, "id_token")?
         .split('.')
         .nth(1)
         .unwrap_or_default()
         .to_owned();
-    let claims: serde_json::Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-            .unwrap_or_else(|e| panic!("{e}")),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let claims: serde_json::Value = serde_json::from_slice(&base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        payload,
+    )?)?;
     assert!(
         claims.get("nonce").is_none(),
         "nonce is present only if it was sent: {claims}"
@@ -335,8 +337,8 @@ async fn id_token_omits_nonce_when_none_was_sent_and_openid_off_means_none() {
         openid: false,
         ..config()
     })
-    .await;
-    let tokens = login(&no_oidc).await;
+    .await?;
+    let tokens = login(&no_oidc).await?;
     assert!(
         tokens.get("id_token").is_none(),
         "without OIDC enabled there is no id_token"
@@ -345,10 +347,11 @@ async fn id_token_omits_nonce_when_none_was_sent_and_openid_off_means_none() {
         tokens["scope"], "profile_nickname profile_image account_email",
         "and no openid scope"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn refresh_token_quota_is_koe237_too() {
+async fn refresh_token_quota_is_koe237_too() -> TestResult {
     let emulator = start(EmulatorConfig {
         issuance_limit: Some(IssuanceLimit {
             refresh_tokens: 1,
@@ -356,32 +359,34 @@ async fn refresh_token_quota_is_koe237_too() {
         }),
         ..config()
     })
-    .await;
-    let tokens = login(&emulator).await;
-    let code = authorize_code(&emulator).await;
-    let (status, _, body) = exchange(&emulator, &code).await;
+    .await?;
+    let tokens = login(&emulator).await?;
+    let code = authorize_code(&emulator).await?;
+    let (status, _, body) = exchange(&emulator, &code).await?;
     assert_eq!(
         (status, body["error_code"].as_str()),
         (400, Some("KOE237")),
         "a code exchange issues a refresh token, so it counts against the refresh quota: {body}"
     );
-    let (status, _, body) = refresh_with(&emulator, str_field(&tokens, "refresh_token")).await;
+    let (status, _, body) = refresh_with(&emulator, str_field(&tokens, "refresh_token")?).await?;
     assert_eq!(
         status, 200,
         "a refresh that does not rotate issues no refresh token, so it is allowed: {body}"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn concurrent_exchanges_of_one_code_succeed_once() {
-    let emulator = emulator().await;
-    let code = authorize_code(&emulator).await;
+async fn concurrent_exchanges_of_one_code_succeed_once() -> TestResult {
+    let emulator = emulator().await?;
+    let code = authorize_code(&emulator).await?;
     let (a, b) = tokio::join!(exchange(&emulator, &code), exchange(&emulator, &code));
-    let mut statuses = [a.0, b.0];
+    let mut statuses = [a?.0, b?.0];
     statuses.sort_unstable();
     assert_eq!(
         statuses,
         [200, 400],
         "exactly one of two racing exchanges wins (StrictMode double effects)"
     );
+    Ok(())
 }

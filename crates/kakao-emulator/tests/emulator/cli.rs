@@ -1,40 +1,32 @@
 //! The binary's command-line contract, which other tools rely on.
 
-mod common;
-
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::{Child, Command, Stdio};
 
-use common::*;
+use crate::rig::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kakao-emulator");
 
 /// Starts the binary and reads its ready line.
-fn spawn(args: &[&str]) -> (Child, String, BufReader<std::process::ChildStdout>) {
+fn spawn(args: &[&str]) -> TestResult<(Child, String, BufReader<std::process::ChildStdout>)> {
     let mut child = Command::new(BIN)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("spawn {BIN}: {e}"));
-    let stdout = child
-        .stdout
-        .take()
-        .unwrap_or_else(|| panic!("stdout is piped"));
+        .map_err(|e| format!("spawn {BIN}: {e}"))?;
+    let stdout = child.stdout.take().ok_or("stdout is piped")?;
     let mut reader = BufReader::new(stdout);
     let mut line = String::new();
     reader
         .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("read: {e}"));
-    (child, line, reader)
+        .map_err(|e| format!("read: {e}"))?;
+    Ok((child, line, reader))
 }
 
 #[test]
-fn help_documents_every_flag() {
-    let output = Command::new(BIN)
-        .arg("--help")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+fn help_documents_every_flag() -> TestResult {
+    let output = Command::new(BIN).arg("--help").output()?;
     assert!(output.status.success(), "--help exits 0");
     let help = String::from_utf8_lossy(&output.stdout);
     for flag in [
@@ -53,18 +45,18 @@ fn help_documents_every_flag() {
     ] {
         assert!(help.contains(flag), "--help must document {flag}:\n{help}");
     }
+    Ok(())
 }
 
 #[tokio::test]
-async fn binary_prints_one_ready_line_and_serves_auto_consent() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+async fn binary_prints_one_ready_line_and_serves_auto_consent() -> TestResult {
+    let dir = tempfile::tempdir()?;
     let log = dir.path().join("log.jsonl");
     let users = dir.path().join("users.json");
     std::fs::write(
         &users,
         r#"[{"id":9223372036854775807,"kakao_account":{"profile_nickname_needs_agreement":false,"profile":{"nickname":"최대"}}}]"#,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    )?;
     let log_arg = log.display().to_string();
     let users_arg = users.display().to_string();
     let (mut child, line, mut rest) = spawn(&[
@@ -82,34 +74,30 @@ async fn binary_prints_one_ready_line_and_serves_auto_consent() {
         "7200",
         "--log",
         &log_arg,
-    ]);
+    ])?;
     let base = line
         .strip_suffix('\n')
         .and_then(|l| l.strip_prefix("listening on "))
-        .unwrap_or_else(|| panic!("the ready line is `listening on URL`: {line:?}"))
+        .ok_or_else(|| format!("the ready line is `listening on URL`: {line:?}"))?
         .to_owned();
     let port: u16 = base
         .strip_prefix("http://127.0.0.1:")
         .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("the URL is http://127.0.0.1:PORT: {base}"));
+        .ok_or_else(|| format!("the URL is http://127.0.0.1:PORT: {base}"))?;
     assert_ne!(port, 0, "port 0 means a real port was picked");
 
-    let http = client();
+    let http = client()?;
     let authorize = format!(
         "{base}/oauth/authorize?client_id=0123456789abcdef0123456789abcdef&redirect_uri={}&response_type=code",
         enc(REDIRECT_URI)
     );
-    let response = http
-        .get(authorize)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = http.get(authorize).send().await?;
     assert_eq!(
         response.status(),
         302,
         "--auto-consent answers authorize with a redirect"
     );
-    let code = query_param(&location(response.headers()), "code").unwrap_or_default();
+    let code = query_param(&location(response.headers())?, "code").unwrap_or_default();
     let tokens: serde_json::Value = http
         .post(format!("{base}/oauth/token"))
         .form(&[
@@ -119,21 +107,18 @@ async fn binary_prints_one_ready_line_and_serves_auto_consent() {
             ("code", &code),
         ])
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await?
         .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await?;
     assert_eq!(
         tokens["expires_in"], 7199,
         "--access-ttl sets the lifetime: {tokens}"
     );
     let me = http
         .get(format!("{base}/v2/user/me"))
-        .bearer_auth(str_field(&tokens, "access_token"))
+        .bearer_auth(str_field(&tokens, "access_token")?)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await?
         .text()
         .await
         .unwrap_or_default();
@@ -142,11 +127,10 @@ async fn binary_prints_one_ready_line_and_serves_auto_consent() {
         "--users fixtures are served exactly, i64::MAX included: {me}"
     );
 
-    child.kill().unwrap_or_else(|e| panic!("{e}"));
-    child.wait().unwrap_or_else(|e| panic!("{e}"));
+    child.kill()?;
+    child.wait()?;
     let mut more = String::new();
-    rest.read_to_string(&mut more)
-        .unwrap_or_else(|e| panic!("{e}"));
+    rest.read_to_string(&mut more)?;
     assert_eq!(
         more, "",
         "stdout carries exactly one line; diagnostics go to stderr"
@@ -158,10 +142,11 @@ async fn binary_prints_one_ready_line_and_serves_auto_consent() {
         "--log has one JSON line per request:\n{logged}"
     );
     assert!(!logged.contains(&code), "the log masks the code");
+    Ok(())
 }
 
 #[test]
-fn custom_scheme_redirect_uri_and_non_loopback_host_are_refused() {
+fn custom_scheme_redirect_uri_and_non_loopback_host_are_refused() -> TestResult {
     for args in [
         vec![
             "--client-id",
@@ -178,10 +163,7 @@ fn custom_scheme_redirect_uri_and_non_loopback_host_are_refused() {
             "0.0.0.0",
         ],
     ] {
-        let output = Command::new(BIN)
-            .args(&args)
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
+        let output = Command::new(BIN).args(&args).output()?;
         assert!(!output.status.success(), "{args:?} must fail to start");
         assert!(
             output.stdout.is_empty(),
@@ -192,4 +174,5 @@ fn custom_scheme_redirect_uri_and_non_loopback_host_are_refused() {
             "the reason goes to stderr"
         );
     }
+    Ok(())
 }

@@ -1,31 +1,25 @@
 //! Discovery, JWKS, the bridge page, Kakao Account logout, and the router used
 //! in-process without a socket.
 
-mod common;
-
+use crate::rig::*;
 use axum::body::Body;
 use axum::http::Request;
-use common::*;
 use kakao_emulator::{EmulatorConfig, EmulatorState, app};
 use serde_json::json;
 use tower::ServiceExt as _;
 
 #[tokio::test]
-async fn discovery_document_is_kakaos_with_local_urls() {
-    let emulator = emulator().await;
-    let response = client()
-        .get(emulator.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+async fn discovery_document_is_kakaos_with_local_urls() -> TestResult {
+    let emulator = emulator().await?;
+    let response = get(emulator.url("/.well-known/openid-configuration")).await?;
     assert_eq!(
         content_type(response.headers()),
         "application/json;charset=utf-8",
-        "the reference records lower-case utf-8 for discovery"
+        "Kakao answers discovery with lower-case utf-8 (docs/kakao-api.md §7.1)"
     );
     let base = emulator.base_url();
     assert_eq!(
-        json(&response.text().await.unwrap_or_default()),
+        json(&response.text().await.unwrap_or_default())?,
         json!({
             "issuer": base,
             "authorization_endpoint": format!("{base}/oauth/authorize"),
@@ -44,38 +38,36 @@ async fn discovery_document_is_kakaos_with_local_urls() {
         }),
         "Kakao's document field for field (no revocation or end_session endpoint)"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn jwks_has_one_rsa_signing_key() {
-    let emulator = emulator().await;
-    let response = client()
-        .get(emulator.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+async fn jwks_has_one_rsa_signing_key() -> TestResult {
+    let emulator = emulator().await?;
+    let response = get(emulator.url("/.well-known/jwks.json")).await?;
     assert_eq!(
         content_type(response.headers()),
         JSON_UTF8,
         "JSON content type"
     );
-    let jwks = json(&response.text().await.unwrap_or_default());
+    let jwks = json(&response.text().await.unwrap_or_default())?;
     let keys = jwks["keys"].as_array().cloned().unwrap_or_default();
     assert_eq!(keys.len(), 1, "one key: {jwks}");
     assert_eq!(
-        str_field(&keys[0], "kid").len(),
+        str_field(&keys[0], "kid")?.len(),
         30,
         "kids look like Kakao's 30-hex-character kids"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn bridge_page_forwards_the_query_to_the_app_scheme() {
+async fn bridge_page_forwards_the_query_to_the_app_scheme() -> TestResult {
     let emulator = start(EmulatorConfig {
         bridge_scheme: "dev.kakaodesk.desktop.debug".into(),
         ..config()
     })
-    .await;
+    .await?;
     // The bridge URL is a registered redirect URI without configuration.
     let url = format!(
         "{}/oauth/authorize?client_id={}&redirect_uri={}&response_type=code&state=a%2Bb",
@@ -83,26 +75,18 @@ async fn bridge_page_forwards_the_query_to_the_app_scheme() {
         emulator.client_id(),
         enc(&emulator.bridge_redirect_uri())
     );
-    let response = client()
-        .get(url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = get(url).await?;
     assert_eq!(
         response.status(),
         302,
         "the bridge URL is always registered"
     );
-    let redirect = location(response.headers());
+    let redirect = location(response.headers())?;
     let query = redirect
         .split_once('?')
         .map(|(_, q)| q.to_owned())
         .unwrap_or_default();
-    let page = client()
-        .get(&redirect)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let page = get(&redirect).await?;
     assert_eq!(page.status(), 200, "the bridge page is a page");
     assert_eq!(
         content_type(page.headers()),
@@ -119,15 +103,16 @@ async fn bridge_page_forwards_the_query_to_the_app_scheme() {
         body.contains(&format!("window.location.replace(\"{target}\")")),
         "and navigates there by script: {body}"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn kakao_account_logout_needs_a_registered_logout_uri() {
+async fn kakao_account_logout_needs_a_registered_logout_uri() -> TestResult {
     let emulator = start(EmulatorConfig {
         logout_redirect_uris: vec!["http://127.0.0.1:53682/logged-out".into()],
         ..config()
     })
-    .await;
+    .await?;
     let url = |target: &str| {
         format!(
             "{}/oauth/logout?client_id={}&logout_redirect_uri={}&state=s%201",
@@ -136,11 +121,7 @@ async fn kakao_account_logout_needs_a_registered_logout_uri() {
             enc(target)
         )
     };
-    let response = client()
-        .get(url("http://127.0.0.1:53682/elsewhere"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = get(url("http://127.0.0.1:53682/elsewhere")).await?;
     assert_eq!(
         response.status(),
         400,
@@ -150,14 +131,10 @@ async fn kakao_account_logout_needs_a_registered_logout_uri() {
         response.text().await.unwrap_or_default().contains("KOE007"),
         "with KOE007"
     );
-    let response = client()
-        .get(url("http://127.0.0.1:53682/logged-out"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = get(url("http://127.0.0.1:53682/logged-out")).await?;
     assert_eq!(response.status(), 302, "a registered one is redirected to");
     assert_eq!(
-        location(response.headers()),
+        location(response.headers())?,
         "http://127.0.0.1:53682/logged-out?state=s%201",
         "with the state echoed"
     );
@@ -169,20 +146,15 @@ async fn kakao_account_logout_needs_a_registered_logout_uri() {
         Some("kakao_emulator_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
         "the browser's Kakao Account session ends"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn router_works_in_process_without_a_socket() {
-    let state =
-        EmulatorState::new(config(), "http://emulator.test").unwrap_or_else(|e| panic!("{e}"));
+async fn router_works_in_process_without_a_socket() -> TestResult {
+    let state = EmulatorState::new(config(), "http://emulator.test")?;
     let response = app(state.clone())
-        .oneshot(
-            Request::get("/.well-known/openid-configuration")
-                .body(Body::empty())
-                .unwrap_or_else(|e| panic!("{e}")),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .oneshot(Request::get("/.well-known/openid-configuration").body(Body::empty())?)
+        .await?;
     assert_eq!(response.status(), 200, "the router answers in-process");
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
@@ -197,30 +169,25 @@ async fn router_works_in_process_without_a_socket() {
         1,
         "in-process requests are logged like socket ones"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn tokeninfo_decodes_valid_id_tokens_and_refuses_others() {
-    let emulator = emulator().await;
-    let tokens = login(&emulator).await;
-    let id_token = str_field(&tokens, "id_token").to_owned();
+async fn tokeninfo_decodes_valid_id_tokens_and_refuses_others() -> TestResult {
+    let emulator = emulator().await?;
+    let tokens = login(&emulator).await?;
+    let id_token = str_field(&tokens, "id_token")?.to_owned();
+    let http = client()?;
     let info = |token: String| {
-        let http = client();
-        let url = emulator.url("/oauth/tokeninfo");
+        let request = http
+            .post(emulator.url("/oauth/tokeninfo"))
+            .form(&[("id_token", token)]);
         async move {
-            let response = http
-                .post(url)
-                .form(&[("id_token", token)])
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            (
-                response.status().as_u16(),
-                json(&response.text().await.unwrap_or_default()),
-            )
+            let response = request.send().await?;
+            TestResult::Ok((response.status().as_u16(), json(&response.text().await?)?))
         }
     };
-    let (status, claims) = info(id_token.clone()).await;
+    let (status, claims) = info(id_token.clone()).await?;
     assert_eq!(status, 200, "a fresh id_token is decoded: {claims}");
     assert_eq!(
         claims["aud"],
@@ -230,7 +197,7 @@ async fn tokeninfo_decodes_valid_id_tokens_and_refuses_others() {
 
     let mut forged = id_token.clone();
     forged.push('x');
-    let (status, body) = info(forged).await;
+    let (status, body) = info(forged).await?;
     assert_eq!(
         (status, body),
         (
@@ -242,10 +209,11 @@ async fn tokeninfo_decodes_valid_id_tokens_and_refuses_others() {
     emulator
         .clock()
         .advance(std::time::Duration::from_secs(6 * 3600));
-    let (status, body) = info(id_token).await;
+    let (status, body) = info(id_token).await?;
     assert_eq!(
         (status, body["error_code"].as_str()),
         (400, Some("KOE400")),
         "an expired id_token is KOE400"
     );
+    Ok(())
 }

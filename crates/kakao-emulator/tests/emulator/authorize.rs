@@ -1,23 +1,19 @@
 //! `GET /oauth/authorize`: configuration errors render Kakao's error page and
 //! never redirect; user outcomes redirect to the registered URI.
 
-mod common;
-
-use common::*;
+use crate::rig::*;
 use kakao_emulator::{EmulatorConfig, fixture_ids};
 
-async fn get(url: &str, cookie: Option<&str>) -> (u16, reqwest::header::HeaderMap, String) {
-    let mut request = client().get(url);
+/// `GET url` (with a session cookie, if given): status, headers and body.
+async fn fetch(url: &str, cookie: Option<&str>) -> TestResult<TextAnswer> {
+    let mut request = client()?.get(url);
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
     }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    (status, headers, response.text().await.unwrap_or_default())
+    Ok((status, headers, response.text().await?))
 }
 
 /// Asserts an error page with `code` and no redirect.
@@ -46,20 +42,21 @@ fn base(emulator: &kakao_emulator::RunningEmulator) -> String {
 }
 
 #[tokio::test]
-async fn unknown_client_id_is_koe101_page() {
-    let emulator = emulator().await;
+async fn unknown_client_id_is_koe101_page() -> TestResult {
+    let emulator = emulator().await?;
     let url = format!(
         "{}?client_id=wrong&redirect_uri={}&response_type=code",
         base(&emulator),
         enc(REDIRECT_URI)
     );
-    let (status, headers, body) = get(&url, None).await;
+    let (status, headers, body) = fetch(&url, None).await?;
     assert_error_page(status, &headers, &body, "KOE101");
+    Ok(())
 }
 
 #[tokio::test]
-async fn unregistered_redirect_uri_is_koe006_page_without_redirect() {
-    let emulator = emulator().await;
+async fn unregistered_redirect_uri_is_koe006_page_without_redirect() -> TestResult {
+    let emulator = emulator().await?;
     for wrong in [
         "http://127.0.0.1:53682/oauth/callback/", // trailing slash
         "http://localhost:53682/oauth/callback",  // different host spelling
@@ -72,14 +69,15 @@ async fn unregistered_redirect_uri_is_koe006_page_without_redirect() {
             emulator.client_id(),
             enc(wrong)
         );
-        let (status, headers, body) = get(&url, None).await;
+        let (status, headers, body) = fetch(&url, None).await?;
         assert_error_page(status, &headers, &body, "KOE006");
     }
+    Ok(())
 }
 
 #[tokio::test]
-async fn response_type_token_is_koe202_and_others_koe201() {
-    let emulator = emulator().await;
+async fn response_type_token_is_koe202_and_others_koe201() -> TestResult {
+    let emulator = emulator().await?;
     let url = |rt: &str| {
         format!(
             "{}?client_id={}&redirect_uri={}&response_type={rt}",
@@ -88,34 +86,36 @@ async fn response_type_token_is_koe202_and_others_koe201() {
             enc(REDIRECT_URI)
         )
     };
-    let (status, headers, body) = get(&url("token"), None).await;
+    let (status, headers, body) = fetch(&url("token"), None).await?;
     assert_error_page(status, &headers, &body, "KOE202");
-    let (status, headers, body) = get(&url("id_token"), None).await;
+    let (status, headers, body) = fetch(&url("id_token"), None).await?;
     assert_error_page(status, &headers, &body, "KOE201");
     assert!(
         body.contains("Unsupported response type: id_token"),
         "KOE201 names the bad value: {body}"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn pkce_plain_and_unknown_scopes_are_refused() {
-    let emulator = emulator().await;
+async fn pkce_plain_and_unknown_scopes_are_refused() -> TestResult {
+    let emulator = emulator().await?;
     let plain = format!(
         "{}?client_id={}&redirect_uri={}&response_type=code&code_challenge=abc&code_challenge_method=plain",
         base(&emulator),
         emulator.client_id(),
         enc(REDIRECT_URI)
     );
-    let (status, headers, body) = get(&plain, None).await;
+    let (status, headers, body) = fetch(&plain, None).await?;
     assert_error_page(status, &headers, &body, "KOE001");
     let (status, headers, body) =
-        get(&authorize_url(&emulator, "&scope=openid,made_up"), None).await;
+        fetch(&authorize_url(&emulator, "&scope=openid,made_up"), None).await?;
     assert_error_page(status, &headers, &body, "KOE205");
+    Ok(())
 }
 
 #[tokio::test]
-async fn only_http_redirect_uris_can_be_registered() {
+async fn only_http_redirect_uris_can_be_registered() -> TestResult {
     let refused = kakao_emulator::start(EmulatorConfig {
         redirect_uris: vec!["dev.kakaodesk.desktop://oauth/callback".into()],
         ..EmulatorConfig::default()
@@ -125,7 +125,7 @@ async fn only_http_redirect_uris_can_be_registered() {
         matches!(refused, Err(kakao_emulator::StartError::RedirectUri(_))),
         "a bare custom scheme cannot be registered with Kakao, so the emulator refuses it too"
     );
-    let emulator = emulator().await;
+    let emulator = emulator().await?;
     assert!(
         emulator.register_redirect_uri("myapp://callback").is_err(),
         "registering after start follows the same rule"
@@ -136,20 +136,21 @@ async fn only_http_redirect_uris_can_be_registered() {
             .is_ok(),
         "loopback http with a port can be registered"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn consent_page_lists_items_and_cancel_redirects_access_denied() {
+async fn consent_page_lists_items_and_cancel_redirects_access_denied() -> TestResult {
     let emulator = start(EmulatorConfig {
         auto_consent: None,
         ..config()
     })
-    .await;
-    let (status, headers, body) = get(
+    .await?;
+    let (status, headers, body) = fetch(
         &authorize_url(&emulator, "&scope=profile_nickname,account_email"),
         None,
     )
-    .await;
+    .await?;
     assert_eq!(
         status, 200,
         "without auto-consent a person sees the consent page"
@@ -175,28 +176,28 @@ async fn consent_page_lists_items_and_cancel_redirects_access_denied() {
         .split("name=\"tx\" value=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("the form carries a transaction id: {body}"))
+        .ok_or_else(|| format!("the form carries a transaction id: {body}"))?
         .to_owned();
-    let response = client()
+    let response = client()?
         .post(emulator.url("/oauth/authorize/consent"))
         .form(&[("tx", tx.as_str()), ("action", "cancel")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("consent: {e}"));
+        .map_err(|e| format!("consent: {e}"))?;
     assert_eq!(response.status(), 302, "cancel redirects back to the app");
     assert_eq!(
-        location(response.headers()),
+        location(response.headers())?,
         format!(
             "{REDIRECT_URI}?error=access_denied&error_description=User%20denied%20access&state=st-1"
         ),
         "Kakao's documented cancel redirect, with the state echoed"
     );
-    let reused = client()
+    let reused = client()?
         .post(emulator.url("/oauth/authorize/consent"))
         .form(&[("tx", tx.as_str()), ("action", "agree")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("consent: {e}"));
+        .map_err(|e| format!("consent: {e}"))?;
     assert_eq!(
         reused.status(),
         400,
@@ -206,16 +207,17 @@ async fn consent_page_lists_items_and_cancel_redirects_access_denied() {
         emulator.requests().to_path("/oauth/token").is_empty(),
         "nothing reached the token endpoint during a cancelled login"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn agree_links_the_user_and_the_session_skips_consent_next_time() {
+async fn agree_links_the_user_and_the_session_skips_consent_next_time() -> TestResult {
     let emulator = start(EmulatorConfig {
         auto_consent: None,
         ..config()
     })
-    .await;
-    let (_, _, body) = get(&authorize_url(&emulator, ""), None).await;
+    .await?;
+    let (_, _, body) = fetch(&authorize_url(&emulator, ""), None).await?;
     let tx = body
         .split("name=\"tx\" value=\"")
         .nth(1)
@@ -223,7 +225,7 @@ async fn agree_links_the_user_and_the_session_skips_consent_next_time() {
         .unwrap_or_default()
         .to_owned();
     let id = fixture_ids::EMOJI_NICKNAME.to_string();
-    let response = client()
+    let response = client()?
         .post(emulator.url("/oauth/authorize/consent"))
         .form(&[
             ("tx", tx.as_str()),
@@ -232,10 +234,10 @@ async fn agree_links_the_user_and_the_session_skips_consent_next_time() {
         ])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("consent: {e}"));
+        .map_err(|e| format!("consent: {e}"))?;
     assert_eq!(response.status(), 302, "agree redirects with a code");
     assert!(
-        query_param(&location(response.headers()), "code").is_some(),
+        query_param(&location(response.headers())?, "code").is_some(),
         "the redirect carries a code"
     );
     let cookie = response
@@ -243,39 +245,40 @@ async fn agree_links_the_user_and_the_session_skips_consent_next_time() {
         .get("set-cookie")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .unwrap_or_else(|| panic!("agreeing starts a Kakao Account session"))
+        .ok_or("agreeing starts a Kakao Account session")?
         .to_owned();
 
     // Same browser, linked user: Kakao issues the code without the page.
-    let (status, headers, _) = get(&authorize_url(&emulator, ""), Some(&cookie)).await;
+    let (status, headers, _) = fetch(&authorize_url(&emulator, ""), Some(&cookie)).await?;
     assert_eq!(
         status, 302,
         "a linked user with a session skips the consent screen"
     );
     assert!(
-        query_param(&location(&headers), "code").is_some(),
+        query_param(&location(&headers)?, "code").is_some(),
         "and gets a code"
     );
 
     // prompt=login forces the page again.
-    let (status, _, _) = get(&authorize_url(&emulator, "&prompt=login"), Some(&cookie)).await;
+    let (status, _, _) = fetch(&authorize_url(&emulator, "&prompt=login"), Some(&cookie)).await?;
     assert_eq!(
         status, 200,
         "prompt=login shows the login page even with a session"
     );
+    Ok(())
 }
 
 #[tokio::test]
-async fn prompt_none_without_session_or_consent_redirects_with_an_error() {
+async fn prompt_none_without_session_or_consent_redirects_with_an_error() -> TestResult {
     let emulator = start(EmulatorConfig {
         auto_consent: None,
         ..config()
     })
-    .await;
-    let (status, headers, _) = get(&authorize_url(&emulator, "&prompt=none"), None).await;
+    .await?;
+    let (status, headers, _) = fetch(&authorize_url(&emulator, "&prompt=none"), None).await?;
     assert_eq!(status, 302, "prompt=none never shows a page");
     assert_eq!(
-        location(&headers),
+        location(&headers)?,
         format!(
             "{REDIRECT_URI}?error=login_required&error_description=user%20authentication%20required.&state=st-1"
         ),
@@ -283,16 +286,15 @@ async fn prompt_none_without_session_or_consent_redirects_with_an_error() {
     );
 
     // A scripted user who has a session but never consented.
-    emulator
-        .set_auto_consent(Some(fixture_ids::LUNAR_LEAP_MONTH))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (status, headers, _) = get(&authorize_url(&emulator, "&prompt=none"), None).await;
+    emulator.set_auto_consent(Some(fixture_ids::LUNAR_LEAP_MONTH))?;
+    let (status, headers, _) = fetch(&authorize_url(&emulator, "&prompt=none"), None).await?;
     assert_eq!(status, 302, "prompt=none never shows a page");
     assert_eq!(
-        location(&headers),
+        location(&headers)?,
         format!(
             "{REDIRECT_URI}?error=consent_required&error_description=user%20consent%20required.&state=st-1"
         ),
         "Kakao's documented answer for a user not yet linked"
     );
+    Ok(())
 }

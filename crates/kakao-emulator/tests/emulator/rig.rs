@@ -1,15 +1,15 @@
-//! Shared fixtures for the emulator's integration tests: a started emulator,
-//! an HTTP client with redirects off, PKCE values and a login helper.
+//! The one rig of the emulator's tests: a started emulator, an HTTP client
+//! with redirects off, PKCE values, and the requests every test makes.
 
-#![allow(dead_code)] // Each test binary uses a different subset.
-
+use std::error::Error;
 use std::time::{Duration, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kakao_emulator::{Clock, EmulatorConfig, RunningEmulator, fixture_ids};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION};
-use sha2::{Digest, Sha256};
+use reqwest::{IntoUrl, Response};
+
+/// What a test returns: `?` on any step that must work.
+pub type TestResult<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
 
 /// The registered loopback redirect URI every test uses.
 pub const REDIRECT_URI: &str = "http://127.0.0.1:53682/oauth/callback";
@@ -35,21 +35,29 @@ pub fn config() -> EmulatorConfig {
     }
 }
 
-pub async fn emulator() -> RunningEmulator {
+pub async fn emulator() -> TestResult<RunningEmulator> {
     start(config()).await
 }
 
-pub async fn start(config: EmulatorConfig) -> RunningEmulator {
-    kakao_emulator::start(config)
-        .await
-        .unwrap_or_else(|e| panic!("emulator must start: {e}"))
+pub async fn start(config: EmulatorConfig) -> TestResult<RunningEmulator> {
+    Ok(kakao_emulator::start(config).await?)
 }
 
 /// reqwest with redirects off (a login client must read `Location` itself).
-pub fn client() -> reqwest::Client {
-    client_builder()
-        .build()
-        .unwrap_or_else(|e| panic!("client: {e}"))
+pub fn client() -> TestResult<reqwest::Client> {
+    Ok(client_builder().build()?)
+}
+
+/// `GET url` with redirects off.
+pub async fn get(url: impl IntoUrl) -> TestResult<Response> {
+    Ok(client()?.get(url).send().await?)
+}
+
+/// `GET url`, which must answer `302`: the `Location` it redirects to.
+pub async fn redirect_of(url: impl IntoUrl, why: &str) -> TestResult<String> {
+    let response = get(url).await?;
+    assert_eq!(response.status(), 302, "{why}");
+    location(response.headers())
 }
 
 /// The builder behind [`client`], for tests that add a timeout.
@@ -58,10 +66,6 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     // yet the builder wants one installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
-}
-
-pub fn challenge_of(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// The authorize URL with PKCE, state and nonce; `extra` appended raw.
@@ -78,12 +82,12 @@ pub fn enc(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-pub fn location(headers: &HeaderMap) -> String {
-    headers
+pub fn location(headers: &HeaderMap) -> TestResult<String> {
+    Ok(headers
         .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("a Location header was expected: {headers:?}"))
-        .to_owned()
+        .ok_or_else(|| format!("a Location header was expected: {headers:?}"))?
+        .to_str()?
+        .to_owned())
 }
 
 pub fn content_type(headers: &HeaderMap) -> &str {
@@ -95,54 +99,43 @@ pub fn content_type(headers: &HeaderMap) -> &str {
 
 /// One query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-    parsed
+    url::Url::parse(url)
+        .ok()?
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
 
 /// Runs authorize (auto-consent) and returns the code.
-pub async fn authorize_code(emulator: &RunningEmulator) -> String {
-    let response = client()
-        .get(authorize_url(emulator, ""))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("authorize: {e}"));
-    assert_eq!(
-        response.status(),
-        302,
-        "auto-consent answers authorize with a redirect"
-    );
-    query_param(&location(response.headers()), "code")
-        .unwrap_or_else(|| panic!("no code in the redirect"))
+pub async fn authorize_code(emulator: &RunningEmulator) -> TestResult<String> {
+    let redirect = redirect_of(
+        authorize_url(emulator, ""),
+        "auto-consent answers authorize with a redirect",
+    )
+    .await?;
+    Ok(query_param(&redirect, "code").ok_or("no code in the redirect")?)
 }
 
-/// POSTs a form to the token endpoint; returns status, headers and JSON.
+/// An answer as the tests read it: status, headers and JSON body.
+pub type JsonAnswer = (u16, HeaderMap, serde_json::Value);
+
+/// POSTs a form to the token endpoint.
 pub async fn post_token(
     emulator: &RunningEmulator,
     form: &[(&str, &str)],
-) -> (u16, HeaderMap, serde_json::Value) {
-    let response = client()
+) -> TestResult<JsonAnswer> {
+    let response = client()?
         .post(emulator.url("/oauth/token"))
         .form(form)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("token: {e}"));
+        .await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("token body is JSON: {e}"));
-    (status, headers, body)
+    Ok((status, headers, response.json().await?))
 }
 
 /// Exchanges a code with the test redirect URI and verifier.
-pub async fn exchange(
-    emulator: &RunningEmulator,
-    code: &str,
-) -> (u16, HeaderMap, serde_json::Value) {
+pub async fn exchange(emulator: &RunningEmulator, code: &str) -> TestResult<JsonAnswer> {
     post_token(
         emulator,
         &[
@@ -157,37 +150,40 @@ pub async fn exchange(
 }
 
 /// Logs the auto-consent user in; returns the token response.
-pub async fn login(emulator: &RunningEmulator) -> serde_json::Value {
-    let code = authorize_code(emulator).await;
-    let (status, _, body) = exchange(emulator, &code).await;
+pub async fn login(emulator: &RunningEmulator) -> TestResult<serde_json::Value> {
+    let code = authorize_code(emulator).await?;
+    let (status, _, body) = exchange(emulator, &code).await?;
     assert_eq!(
         status, 200,
         "a fresh code with the right verifier is exchanged: {body}"
     );
-    body
+    Ok(body)
 }
 
-pub fn str_field<'a>(body: &'a serde_json::Value, field: &str) -> &'a str {
-    body[field]
+pub fn str_field<'a>(body: &'a serde_json::Value, field: &str) -> TestResult<&'a str> {
+    Ok(body[field]
         .as_str()
-        .unwrap_or_else(|| panic!("{field} must be a string in {body}"))
+        .ok_or_else(|| format!("{field} must be a string in {body}"))?)
 }
 
-/// GET a kapi path with a bearer token; returns status, headers and raw body.
+/// An answer as the tests read it: status, headers and raw body.
+pub type TextAnswer = (u16, HeaderMap, String);
+
+/// A kapi request with a bearer token.
+async fn kapi(request: reqwest::RequestBuilder, token: &str) -> TestResult<TextAnswer> {
+    let response = request.bearer_auth(token).send().await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    Ok((status, headers, response.text().await?))
+}
+
+/// GET a kapi path with a bearer token.
 pub async fn kapi_get(
     emulator: &RunningEmulator,
     path: &str,
     token: &str,
-) -> (u16, HeaderMap, String) {
-    let response = client()
-        .get(emulator.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.text().await.unwrap_or_default())
+) -> TestResult<TextAnswer> {
+    kapi(client()?.get(emulator.url(path)), token).await
 }
 
 /// POST a kapi path with a bearer token.
@@ -195,28 +191,20 @@ pub async fn kapi_post(
     emulator: &RunningEmulator,
     path: &str,
     token: &str,
-) -> (u16, HeaderMap, String) {
-    let response = client()
-        .post(emulator.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.text().await.unwrap_or_default())
+) -> TestResult<TextAnswer> {
+    kapi(client()?.post(emulator.url(path)), token).await
 }
 
 /// Parses a body that must be JSON.
-pub fn json(body: &str) -> serde_json::Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("body must be JSON ({e}): {body}"))
+pub fn json(body: &str) -> TestResult<serde_json::Value> {
+    Ok(serde_json::from_str(body).map_err(|e| format!("body must be JSON ({e}): {body}"))?)
 }
 
 /// A `refresh_token` grant request.
 pub async fn refresh_with(
     emulator: &RunningEmulator,
     refresh_token: &str,
-) -> (u16, HeaderMap, serde_json::Value) {
+) -> TestResult<JsonAnswer> {
     post_token(
         emulator,
         &[

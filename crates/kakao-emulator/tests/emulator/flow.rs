@@ -2,25 +2,23 @@
 //! authorize (PKCE S256, state, nonce) -> token -> id_token verified against the
 //! served JWKS -> /v2/user/me -> refresh -> logout.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::rig::*;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use kakao_emulator::{Clock, EmulatorConfig, fixture_ids};
 use serde_json::Value;
 
 #[tokio::test]
-async fn code_pkce_id_token_user_me_refresh_logout() {
+async fn code_pkce_id_token_user_me_refresh_logout() -> TestResult {
     // A system clock: jsonwebtoken checks `exp` against the real time.
     let clock = Clock::system();
     let emulator = start(EmulatorConfig {
         clock: clock.clone(),
         ..config()
     })
-    .await;
-    let http = client();
+    .await?;
+    let http = client()?;
 
     // 1. Discovery tells the client the issuer and the JWKS URL.
     let discovery: Value = http
@@ -28,10 +26,10 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
-        .unwrap_or_else(|e| panic!("discovery: {e}"))
+        .map_err(|e| format!("discovery: {e}"))?
         .json()
         .await
-        .unwrap_or_else(|e| panic!("discovery JSON: {e}"));
+        .map_err(|e| format!("discovery JSON: {e}"))?;
     assert_eq!(
         discovery["issuer"],
         emulator.base_url(),
@@ -43,13 +41,13 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
         .get(authorize_url(&emulator, "&ka=sdk%2F1.0&unknown_param=x"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("authorize: {e}"));
+        .map_err(|e| format!("authorize: {e}"))?;
     assert_eq!(
         response.status(),
         302,
         "valid authorize with auto-consent redirects at once"
     );
-    let location = location(response.headers());
+    let location = location(response.headers())?;
     assert!(
         location.starts_with(&format!("{REDIRECT_URI}?code=")),
         "the redirect goes to the registered URI with the code first: {location}"
@@ -62,7 +60,7 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
     let code = query_param(&location, "code").unwrap_or_default();
 
     // 3. Token exchange with the verifier.
-    let (status, headers, tokens) = exchange(&emulator, &code).await;
+    let (status, headers, tokens) = exchange(&emulator, &code).await?;
     assert_eq!(status, 200, "the exchange succeeds: {tokens}");
     assert_eq!(
         content_type(&headers),
@@ -87,8 +85,8 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
     );
 
     // 4. Verify the id_token: kid -> JWKS key -> RS256, iss, aud, exp, nonce.
-    let id_token = str_field(&tokens, "id_token");
-    let header = jsonwebtoken::decode_header(id_token).unwrap_or_else(|e| panic!("header: {e}"));
+    let id_token = str_field(&tokens, "id_token")?;
+    let header = jsonwebtoken::decode_header(id_token).map_err(|e| format!("header: {e}"))?;
     assert_eq!(
         header.alg,
         Algorithm::RS256,
@@ -99,21 +97,19 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
         Some("JWT"),
         "the header carries typ JWT"
     );
-    let kid = header
-        .kid
-        .unwrap_or_else(|| panic!("the header must carry a kid"));
+    let kid = header.kid.ok_or("the header must carry a kid")?;
     let jwks: Value = http
-        .get(str_field(&discovery, "jwks_uri"))
+        .get(str_field(&discovery, "jwks_uri")?)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("jwks: {e}"))
+        .map_err(|e| format!("jwks: {e}"))?
         .json()
         .await
-        .unwrap_or_else(|e| panic!("jwks JSON: {e}"));
+        .map_err(|e| format!("jwks JSON: {e}"))?;
     let jwk = jwks["keys"]
         .as_array()
         .and_then(|keys| keys.iter().find(|k| k["kid"] == kid.as_str()))
-        .unwrap_or_else(|| panic!("the JWKS must hold the id_token's kid: {jwks}"));
+        .ok_or_else(|| format!("the JWKS must hold the id_token's kid: {jwks}"))?;
     assert_eq!(
         (&jwk["kty"], &jwk["alg"], &jwk["use"], &jwk["e"]),
         (
@@ -124,13 +120,13 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
         ),
         "the JWK has Kakao's fields"
     );
-    let key = DecodingKey::from_rsa_components(str_field(jwk, "n"), str_field(jwk, "e"))
-        .unwrap_or_else(|e| panic!("JWK to key: {e}"));
+    let key = DecodingKey::from_rsa_components(str_field(jwk, "n")?, str_field(jwk, "e")?)
+        .map_err(|e| format!("JWK to key: {e}"))?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[emulator.base_url()]);
     validation.set_audience(&[emulator.client_id()]);
     let claims = jsonwebtoken::decode::<Value>(id_token, &key, &validation)
-        .unwrap_or_else(|e| panic!("the id_token must verify against the served JWKS: {e}"))
+        .map_err(|e| format!("the id_token must verify against the served JWKS: {e}"))?
         .claims;
     assert_eq!(
         claims["sub"],
@@ -152,9 +148,9 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
     );
 
     // 5. /v2/user/me with the access token; the 19-digit id survives as an integer.
-    let access = str_field(&tokens, "access_token").to_owned();
+    let access = str_field(&tokens, "access_token")?.to_owned();
     let (status, headers, body) =
-        kapi_get(&emulator, "/v2/user/me?secure_resource=true", &access).await;
+        kapi_get(&emulator, "/v2/user/me?secure_resource=true", &access).await?;
     assert_eq!(status, 200, "a fresh token reads the user: {body}");
     assert_eq!(
         content_type(&headers),
@@ -168,7 +164,7 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
 
     // 6. Refresh: far from expiry, so no new refresh token; the id_token is renewed.
     clock.advance(Duration::from_secs(6 * 3600));
-    let refresh = str_field(&tokens, "refresh_token").to_owned();
+    let refresh = str_field(&tokens, "refresh_token")?.to_owned();
     let (status, _, refreshed) = post_token(
         &emulator,
         &[
@@ -177,7 +173,7 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
             ("refresh_token", &refresh),
         ],
     )
-    .await;
+    .await?;
     assert_eq!(status, 200, "a valid refresh token refreshes: {refreshed}");
     assert!(
         refreshed.get("refresh_token").is_none()
@@ -188,25 +184,25 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
         refreshed.get("id_token").is_some(),
         "a grant with an id_token refreshes it too"
     );
-    let (status, _, body) = kapi_get(&emulator, "/v2/user/me", &access).await;
+    let (status, _, body) = kapi_get(&emulator, "/v2/user/me", &access).await?;
     assert_eq!(
         status, 401,
         "the old access token has expired after 6 h: {body}"
     );
-    let new_access = str_field(&refreshed, "access_token").to_owned();
-    let (status, _, _) = kapi_get(&emulator, "/v1/user/access_token_info", &new_access).await;
+    let new_access = str_field(&refreshed, "access_token")?.to_owned();
+    let (status, _, _) = kapi_get(&emulator, "/v1/user/access_token_info", &new_access).await?;
     assert_eq!(status, 200, "the refreshed access token works");
 
     // 7. Logout revokes the pair: the access token and the refresh token.
-    let (status, _, body) = kapi_post(&emulator, "/v1/user/logout", &new_access).await;
+    let (status, _, body) = kapi_post(&emulator, "/v1/user/logout", &new_access).await?;
     assert_eq!(status, 200, "logout succeeds");
     assert_eq!(
         body, r#"{"id":1376016924426111111}"#,
         "logout answers the member id, exactly"
     );
-    let (status, _, body) = kapi_get(&emulator, "/v2/user/me", &new_access).await;
+    let (status, _, body) = kapi_get(&emulator, "/v2/user/me", &new_access).await?;
     assert_eq!(
-        (status, json(&body)),
+        (status, json(&body)?),
         (
             401,
             serde_json::json!({"msg": "this access token does not exist", "code": -401})
@@ -221,7 +217,7 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
             ("refresh_token", &refresh),
         ],
     )
-    .await;
+    .await?;
     assert_eq!(
         (status, body["error_code"].as_str()),
         (400, Some("KOE322")),
@@ -242,4 +238,5 @@ async fn code_pkce_id_token_user_me_refresh_logout() {
         "verifiers are masked"
     );
     emulator.shutdown().await;
+    Ok(())
 }
