@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the core microbenchmarks (crates/kakao-desk-core/benches/core) and
-# prints a Markdown table of their medians against the goal of issue 8: each
+# prints a Markdown table of their medians against the project's goal (BENCHMARKS.md): each
 # core operation ≤ 1 ms median.
 #
 #   scripts/bench-core.sh                        # every benchmark
@@ -46,7 +46,7 @@ import sys
 
 root, marker = sys.argv[1], sys.argv[2]
 since = os.path.getmtime(marker)
-GOAL_NS = 1_000_000  # issue 8: each core operation ≤ 1 ms median
+GOAL_NS = 1_000_000  # each core operation ≤ 1 ms median (BENCHMARKS.md)
 
 
 def human(ns):

@@ -18,6 +18,8 @@ PACKAGES=(
   libdbus-1-dev                 # keyring's Secret Service backend
   # run: opening the browser, Korean glyphs, a keychain
   xdg-utils fonts-nanum gnome-keyring dbus dbus-bin
+  # the headless desktop (scripts/desktop-session.sh): pgrep, setsid
+  procps util-linux
   # test: a display without a screen, WebDriver for WebKitGTK, screenshots,
   # desktop-entry tools for the packaging tests
   xvfb webkit2gtk-driver imagemagick desktop-file-utils rpm cpio

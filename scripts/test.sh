@@ -19,6 +19,11 @@ if cargo tree --locked -p kakao-desk-core -e normal,build --prefix none | grep -
 fi
 echo "ok: no tauri crate in kakao-desk-core's dependency tree"
 
+step "architecture: the modules of each crate form a downward order (no import cycles)"
+for src in crates/kakao-desk-core/src crates/kakao-emulator/src src-tauri/src; do
+  python3 scripts/check-module-graph.py "$src"
+done
+
 step "clippy (with the demo emulator, and the lean release configuration)"
 cargo clippy --workspace --all-targets --locked --features kakao-desk/demo -- -D warnings
 cargo clippy -p kakao-desk --lib --bins --locked -- -D warnings

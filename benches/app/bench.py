@@ -2,7 +2,8 @@
 """Whole-app benchmark: Kakao Desk against a bare Tauri v2 app.
 
 Run with `bash scripts/bench-app.sh` (which builds both apps first). Measures,
-under Xvfb with a private D-Bus session and an unlocked gnome-keyring:
+in the repository's headless desktop (`scripts/desktop-session.sh`: Xvfb, a
+private D-Bus session, an unlocked gnome-keyring, a throwaway HOME):
 
 - start-up: process start -> first page script (both apps), and process start
   -> signed-in profile rendered from the vault and SQLite with no network
@@ -38,7 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OURS = os.path.join(ROOT, "target/release/kakao-desk")
 BASE = os.path.join(HERE, "baseline/target/release/tauri-baseline")
 EMULATOR = os.path.join(ROOT, "target/release/kakao-emulator")
-BROWSER = os.path.join(ROOT, "tests/support/fake-browser.py")
+BROWSER = os.path.join(ROOT, "tests/e2e/fake-browser.py")
+DESKTOP_SESSION = os.path.join(ROOT, "scripts/desktop-session.sh")
 SCHEME = "dev.kakaodesk.desktop"
 USER = "3095134389"
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
@@ -58,38 +60,25 @@ def kill(proc):
 
 
 class Session:
-    """Xvfb + session bus + unlocked keyring, with a throwaway HOME."""
+    """The headless desktop of scripts/desktop-session.sh, kept up (no command)
+    while the benchmark starts apps in it with its environment."""
 
     def __init__(self):
-        self.home = tempfile.mkdtemp(prefix="kakao-desk-bench-")
-        self.procs = []
-        env = dict(os.environ)
+        self.state = tempfile.mkdtemp(prefix="kakao-desk-bench-")
+        env_file = os.path.join(self.state, "session.env")
+        env = dict(os.environ, LANG="en_US.UTF-8", RUST_LOG="warn")
+        self.session = spawn([DESKTOP_SESSION, "--env-file", env_file, "--log-dir", self.state], env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while not os.path.exists(env_file):
+            if self.session.poll() is not None or time.time() > deadline:
+                sys.exit(f"the desktop session did not start (logs in {self.state})")
+            time.sleep(0.05)
         for var in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_CURRENT_DESKTOP", "DBUS_SESSION_BUS_ADDRESS"):
             env.pop(var, None)
-        env.update(HOME=self.home, XDG_DATA_HOME=f"{self.home}/data", XDG_CONFIG_HOME=f"{self.home}/config",
-                   XDG_CACHE_HOME=f"{self.home}/cache", XDG_RUNTIME_DIR=f"{self.home}/runtime",
-                   LANG="en_US.UTF-8", NO_AT_BRIDGE="1", RUST_LOG="warn")
-        for d in ("data", "config", "cache", "runtime"):
-            os.makedirs(f"{self.home}/{d}", mode=0o700)
-        xvfb = spawn(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"], env,
-                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.procs.append(xvfb)
-        env["DISPLAY"] = ":" + xvfb.stdout.readline().decode().strip()
-        bus = spawn(["dbus-daemon", "--session", "--nofork", "--print-address=1"], env,
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.procs.append(bus)
-        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()
-        keyring = spawn(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"], env,
-                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        keyring.stdin.write(b"bench")
-        keyring.stdin.close()
-        self.procs.append(keyring)
+        with open(env_file) as f:
+            env.update(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
         self.env = env
-        deadline = time.time() + 20
-        while "org.freedesktop.secrets" not in self.bus_names():
-            if time.time() > deadline:
-                sys.exit("gnome-keyring did not start")
-            time.sleep(0.05)
 
     def bus_names(self):
         out = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
@@ -105,9 +94,13 @@ class Session:
             time.sleep(0.05)
 
     def close(self):
-        for proc in reversed(self.procs):
-            kill(proc)
-        shutil.rmtree(self.home, ignore_errors=True)
+        # TERM: the session stops everything it started and removes its files.
+        try:
+            os.killpg(self.session.pid, signal.SIGTERM)
+            self.session.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            kill(self.session)
+        shutil.rmtree(self.state, ignore_errors=True)
 
 
 class MarkReader:
@@ -265,7 +258,7 @@ def login_latency(session, latency_ms):
     results = []
     try:
         for i in range(LOGIN_RUNS + 1):
-            data = tempfile.mkdtemp(prefix="login-", dir=session.home)
+            data = tempfile.mkdtemp(prefix="login-", dir=session.env["HOME"])
             env = dict(kakao_env(base), XDG_DATA_HOME=data)
             driver = WebDriver(session, env)
             try:

@@ -1,4 +1,6 @@
-//! Timing marks for the whole-app benchmark (`benches/app/bench.py`).
+//! Timing marks for the whole-app benchmark (`benches/app/bench.py`), and for
+//! a headless `scripts/run.sh`, which takes its screenshot at
+//! `screen-rendered`.
 //!
 //! With `KAKAO_DESK_BENCH=1` the app prints `bench-mark <name> <unix ns>` to
 //! stderr at a few fixed points; without it, nothing. Marks carry a name and a
@@ -10,8 +12,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The variable that turns the marks on.
 pub const VARIABLE: &str = "KAKAO_DESK_BENCH";
 
-/// Marks the page may report (it reports what it has drawn).
-pub const PAGE_MARKS: [&str; 2] = ["first-paint-rendered", "profile-rendered"];
+/// Marks the page may report (it reports what it has drawn):
+/// `screen-rendered` once its first screen is on display with its fonts and
+/// images, the other two when the id_token's nickname and the full profile
+/// are.
+pub const PAGE_MARKS: [&str; 3] = [
+    "screen-rendered",
+    "first-paint-rendered",
+    "profile-rendered",
+];
 
 /// Whether marks are printed.
 pub fn enabled() -> bool {

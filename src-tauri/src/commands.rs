@@ -7,15 +7,16 @@
 use std::collections::BTreeMap;
 
 use kakao_desk_core::Language;
+use kakao_desk_core::authorize::LoginOptions;
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
 
 use crate::bench;
-use crate::desk::Desk;
-use crate::inbox::Inbox;
+use crate::handle::LoginHandle;
 use crate::ipc::{self, AppEvent, IpcError};
 use crate::settings::{self, Settings};
+use crate::ui_channel::UiChannel;
 
 /// What the UI needs besides the session (which comes as the channel's first
 /// event).
@@ -51,13 +52,13 @@ impl UiState {
 #[tauri::command]
 pub async fn ui_ready(
     events: Channel<AppEvent>,
-    inbox: State<'_, Inbox>,
+    ui: State<'_, UiChannel>,
     settings: State<'_, Settings>,
-    desk: State<'_, Desk>,
+    handle: State<'_, LoginHandle>,
 ) -> Result<UiState, IpcError> {
     bench::mark("first-script");
-    inbox.connect(Box::new(events));
-    desk.publish().await;
+    ui.connect(Box::new(events));
+    handle.publish();
     tracing::info!("ui ready");
     Ok(UiState::new(settings.language()))
 }
@@ -75,35 +76,48 @@ pub fn set_language(
     Ok(UiState::new(language))
 }
 
-/// Opens Kakao's login page in the system browser.
+/// Starts a login: Kakao's page in the system browser, the waiting screen,
+/// and the attempt followed in the background.
 #[tauri::command]
-pub async fn begin_login(desk: State<'_, Desk>) -> Result<(), IpcError> {
-    desk.begin_login().await
+pub async fn begin_login(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
+    let login = handle.login()?;
+    let begun = login.begin_login(&LoginOptions::default()).await;
+    handle.publish();
+    handle.follow(login, begun.map_err(|e| handle.ipc_error(e.code()))?);
+    Ok(())
 }
 
 /// Opens the waiting login's page in the browser again.
 #[tauri::command]
-pub fn reopen_browser(desk: State<'_, Desk>) -> Result<(), IpcError> {
-    desk.reopen_browser()
+pub fn reopen_browser(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
+    let login = handle.login()?;
+    login
+        .reopen_browser()
+        .map_err(|e| handle.ipc_error(e.code()))
 }
 
 /// Cancels the waiting login.
 #[tauri::command]
-pub async fn cancel_login(desk: State<'_, Desk>) -> Result<(), IpcError> {
-    desk.cancel_login().await;
+pub fn cancel_login(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
+    handle.login()?.cancel_login();
+    handle.publish();
     Ok(())
 }
 
-/// Logs out.
+/// Logs out: Kakao is told, the local session is wiped even if that fails.
 #[tauri::command]
-pub async fn logout(desk: State<'_, Desk>) -> Result<(), IpcError> {
-    desk.logout().await
+pub async fn logout(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
+    let result = handle.login()?.logout().await;
+    handle.publish();
+    result.map_err(|e| handle.ipc_error(e.code()))
 }
 
-/// Disconnects the app from the Kakao account.
+/// Disconnects the app from the Kakao account and forgets the cached profile.
 #[tauri::command]
-pub async fn unlink(desk: State<'_, Desk>) -> Result<(), IpcError> {
-    desk.unlink().await
+pub async fn unlink(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
+    let result = handle.login()?.unlink().await;
+    handle.publish();
+    result.map_err(|e| handle.ipc_error(e.code()))
 }
 
 /// A timing mark from the page, printed only when benchmarking

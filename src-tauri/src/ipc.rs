@@ -13,7 +13,7 @@ use serde::Serialize;
 /// An error as the UI receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IpcError {
-    /// Stable code (DESIGN §6).
+    /// Stable code: the UI switches on it, never on the message.
     pub code: ErrorCode,
     /// What happened and what to do, in the app's current language.
     pub message: &'static str,

@@ -5,32 +5,41 @@
 //! intake of deep links. It holds no login logic of its own.
 //!
 //! Layout:
-//! - [`inbox`]: every URL handed to the app (cold start, second instance,
-//!   macOS open-URL events) goes through one handler, and the UI's events wait
-//!   in a queue until the UI says it is ready;
-//! - [`desk`]: the login state — the core's `Account`, the login waiting for
-//!   the browser, the view the UI draws, demo mode;
-//! - [`vault_store`]: the session vault's slots in tauri-plugin-store;
+//! - [`startup`]: configuration, demo emulator, vault key source and stores,
+//!   opened off the window's critical path;
+//! - [`handle`]: the shell's handle on the login core — publish the view,
+//!   report an error, hand over a link, follow a login attempt;
+//! - [`view`]: the one pure function from the core's state to what the UI
+//!   draws;
+//! - [`links`]: every URL handed to the app (cold start, second instance,
+//!   macOS open-URL events) is routed by one check;
+//! - [`ui_channel`]: the UI's event channel and the queue before it connects;
 //! - [`commands`]: the `#[tauri::command]`s the UI may call, each allowed by
 //!   an explicit permission in `src-tauri/permissions/`;
+//! - [`browser`]: the system browser the core opens Kakao's page in;
+//! - [`vault_store`]: the session vault's slots in tauri-plugin-store;
 //! - [`settings`]: the remembered UI language;
 //! - [`ipc`]: what crosses to the webview (events, `{code, message}` errors).
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod browser;
 pub mod commands;
-pub mod desk;
-pub mod inbox;
+pub mod handle;
 pub mod ipc;
+pub mod links;
 pub mod settings;
+pub mod startup;
+pub mod ui_channel;
 pub mod vault_store;
+pub mod view;
 
 use tauri::Manager;
 use tracing_subscriber::EnvFilter;
 
-use crate::desk::Desk;
-use crate::inbox::Inbox;
+use crate::handle::LoginHandle;
 use crate::settings::Settings;
+use crate::ui_channel::UiChannel;
 
 /// Starts the app. Returns when the last window closes.
 ///
@@ -45,7 +54,7 @@ pub fn run() {
         // second process hands its arguments over before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             focus_main_window(app);
-            take_links(app, argv.iter().skip(1).map(String::as_str), true);
+            take_launch_args(app, argv.iter().skip(1).map(String::as_str));
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
@@ -53,11 +62,11 @@ pub fn run() {
         .setup(|app| {
             let handle = app.handle().clone();
             app.manage(Settings::load(&handle));
-            app.manage(Inbox::new(inbox::configured_scheme(app.config())));
-            let desk = Desk::new(handle.clone());
-            app.manage(desk.clone());
+            app.manage(UiChannel::default());
+            let login = LoginHandle::new(handle.clone(), links::configured_scheme(app.config()));
+            app.manage(login.clone());
             // Vault, keychain and cache open while WebKit loads the page.
-            tauri::async_runtime::spawn(desk.start());
+            tauri::async_runtime::spawn(startup::start(login));
 
             register_schemes(&handle);
 
@@ -66,7 +75,7 @@ pub fn run() {
             #[cfg(not(target_os = "macos"))]
             {
                 let args: Vec<String> = std::env::args().skip(1).collect();
-                take_links(&handle, args.iter().map(String::as_str), true);
+                take_launch_args(&handle, args.iter().map(String::as_str));
             }
             #[cfg(target_os = "macos")]
             {
@@ -74,7 +83,7 @@ pub fn run() {
                 let link_handle = handle.clone();
                 app.deep_link().on_open_url(move |event| {
                     for url in event.urls() {
-                        take_links(&link_handle, [url.as_str()], false);
+                        take_url(&link_handle, url.as_str());
                     }
                 });
             }
@@ -94,26 +103,25 @@ pub fn run() {
         .expect("Kakao Desk could not start");
 }
 
-/// The one path of every link into the app: the inbox checks its route (and
-/// tells the UI about a refusal), the desk completes the login. `as_args`: the
-/// values are a process's arguments (a link comes alone) rather than URLs.
-fn take_links<'a>(
-    app: &tauri::AppHandle,
-    values: impl IntoIterator<Item = &'a str>,
-    as_args: bool,
-) {
-    let language = app.state::<Settings>().language();
-    let inbox = app.state::<Inbox>();
-    let links: Vec<_> = if as_args {
-        inbox.receive_args(values, language).into_iter().collect()
-    } else {
-        values
-            .into_iter()
-            .filter_map(|url| inbox.receive_url(url, language))
-            .collect()
-    };
-    for link in links {
-        app.state::<Desk>().take_link(link);
+/// A process's arguments (cold start, or forwarded by a second instance):
+/// routed, then handed to the login core; a refusal is reported.
+fn take_launch_args<'a>(app: &tauri::AppHandle, args: impl IntoIterator<Item = &'a str>) {
+    let handle = app.state::<LoginHandle>();
+    match links::from_launch_args(args, handle.scheme()) {
+        Ok(Some(link)) => handle.take_link(link),
+        Ok(None) => {}
+        Err(refusal) => handle.report(refusal.code()),
+    }
+}
+
+/// One URL of an open-URL event (macOS): routed, then handed to the login
+/// core; a refusal is reported.
+#[cfg(target_os = "macos")]
+fn take_url(app: &tauri::AppHandle, url: &str) {
+    let handle = app.state::<LoginHandle>();
+    match links::from_url(url, handle.scheme()) {
+        Ok(link) => handle.take_link(link),
+        Err(refusal) => handle.report(refusal.code()),
     }
 }
 

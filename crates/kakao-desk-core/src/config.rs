@@ -1,4 +1,4 @@
-//! Configuration (DESIGN §7).
+//! Configuration (the README's "Configuration" lists every variable).
 //!
 //! Each variable is looked up in three layers, first hit wins:
 //! 1. the runtime environment, read through an injected lookup so tests never
@@ -141,7 +141,8 @@ impl RedirectUri {
     }
 }
 
-/// How the browser's redirect gets back into the app (DESIGN §1).
+/// How the browser's redirect gets back into the app (`docs/kakao-api.md` §2
+/// for why there are two ways).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedirectMode {
     /// An https bridge page forwards the query to the app's deep-link scheme.
@@ -165,7 +166,7 @@ impl RedirectMode {
 pub struct Config {
     /// The REST API key, sent as `client_id`.
     pub client_id: String,
-    /// The client secret, when the publisher kept it on (DESIGN §5).
+    /// The client secret, when the publisher kept it on (`docs/kakao-api.md` §3.1).
     pub client_secret: Option<ClientSecret>,
     /// The registered redirect URI.
     pub redirect_uri: RedirectUri,

@@ -48,7 +48,7 @@ impl Language {
     }
 }
 
-/// The stable error codes of Kakao Desk (DESIGN §6).
+/// The stable error codes of Kakao Desk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

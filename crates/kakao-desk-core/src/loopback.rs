@@ -5,7 +5,7 @@
 //! tab") and hands the URL to the same callback intake as a deep link. It
 //! stops serving after the callback that ends the login; the owner closes the
 //! socket by dropping the [`LoopbackListener`] after that, on cancel or at the
-//! deadline (see [`crate::account`]). Requests to other paths (a browser's
+//! deadline (see [`crate::login::KakaoLogin::await_callback`]). Requests to other paths (a browser's
 //! `/favicon.ico`) get a 404 and do not end it; neither does a forged callback
 //! whose `state` is wrong, so a local process cannot cancel a real login.
 //!

@@ -1,4 +1,4 @@
-//! id_token verification ([OpenID Connect Core §3.1.3.7], reference §7).
+//! id_token verification ([OpenID Connect Core §3.1.3.7], `docs/kakao-api.md` §7).
 //!
 //! The expected issuer and the JWKS URL come from the discovery document at the
 //! configured auth base URL, fetched once and cached. Keys are cached by `kid`;
@@ -9,7 +9,6 @@
 //! [OpenID Connect Core §3.1.3.7]: https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Once;
 use std::time::{Duration, SystemTime};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
@@ -26,17 +25,9 @@ use crate::secret::{IdToken, Nonce};
 /// The shortest interval between two JWKS fetches caused by unknown `kid`s.
 pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Selects jsonwebtoken's RustCrypto backend for the process, once. Needed
-/// when another crate in the same build enables a second backend.
-pub(crate) fn install_jwt_crypto() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
-    });
-}
-
 /// Why an id_token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum OidcError {
     /// Discovery or JWKS could not be fetched.
     #[error("could not fetch Kakao's OIDC metadata: {0}")]
@@ -133,7 +124,7 @@ impl Default for IdTokenVerifier {
 impl IdTokenVerifier {
     /// A verifier with empty caches.
     pub fn new() -> Self {
-        install_jwt_crypto();
+        crate::jwt::install_crypto();
         Self {
             cache: Mutex::new(Cache::default()),
         }

@@ -10,7 +10,12 @@
 //!
 //! The PKCE verifier and the vault key are deliberately not `Clone`: each has
 //! exactly one owner, and a copy is a leak waiting to happen.
+//!
+//! URLs that carry secrets in their query (the authorize URL with `state` and
+//! `nonce`, a callback with the authorization code) are [`SecretUrl`]s, whose
+//! `Debug` shows the parameter names only.
 
+use url::Url;
 use zeroize::{Zeroize, Zeroizing};
 
 macro_rules! secret_string {
@@ -71,14 +76,65 @@ secret_string!(
     Nonce
 );
 secret_string!(
-    /// The app's own session token (a JWT, DESIGN §4).
+    /// The app's own session token (a JWT; see `crate::session`).
     SessionJwt, Clone
 );
 secret_string!(
-    /// The optional Kakao client secret (DESIGN §5: a desktop binary cannot
-    /// really keep it, but it must still never reach a log).
+    /// The optional Kakao client secret (a desktop binary cannot really keep
+    /// it, `docs/kakao-api.md` §3.1, but it must still never reach
+    /// a log).
     ClientSecret, Clone
 );
+
+/// A URL whose query values are secrets. `Debug` prints it with every query
+/// value replaced by `[redacted]` (names stay, for diagnosis) and without user
+/// info or fragment; the URL itself is read through [`SecretUrl::secret`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(Url);
+
+impl SecretUrl {
+    /// Wraps a URL.
+    pub fn new(url: Url) -> Self {
+        Self(url)
+    }
+
+    /// The URL itself.
+    ///
+    /// # Security
+    /// Its query holds secrets: never log or display it. Use
+    /// [`SecretUrl::redacted`] for logs.
+    pub fn secret(&self) -> &Url {
+        &self.0
+    }
+
+    /// The URL with every query value replaced by `[redacted]`: safe to log.
+    pub fn redacted(&self) -> String {
+        let mut shown = self.0.clone();
+        if self.0.query().is_some() {
+            let names: Vec<String> = self.0.query_pairs().map(|(k, _)| k.into_owned()).collect();
+            let mut pairs = shown.query_pairs_mut();
+            pairs.clear();
+            for name in names {
+                pairs.append_pair(&name, "[redacted]");
+            }
+        }
+        shown.set_fragment(None);
+        let _ = shown.set_password(None);
+        let _ = shown.set_username("");
+        shown.to_string()
+    }
+
+    /// The names of the query parameters, in order, without their values.
+    pub fn parameter_names(&self) -> Vec<String> {
+        self.0.query_pairs().map(|(k, _)| k.into_owned()).collect()
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
 
 impl CsrfState {
     /// Compares with a received value in constant time, so the comparison leaks
@@ -141,7 +197,7 @@ mod tests {
     #[test]
     fn debug_never_shows_the_value() {
         let printed = format!(
-            "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
             AccessToken::new("tok-AAA"),
             RefreshToken::new("tok-BBB"),
             IdToken::new("tok-CCC"),
@@ -150,6 +206,7 @@ mod tests {
             CsrfState::new("tok-FFF"),
             Nonce::new("tok-GGG"),
             SessionJwt::new("tok-HHH"),
+            ClientSecret::new("tok-III"),
             VaultKey::from_bytes([0x41; VAULT_KEY_LEN]),
         );
         assert!(
@@ -162,12 +219,38 @@ mod tests {
         );
         assert_eq!(
             printed.matches("[redacted]").count(),
-            9,
+            10,
             "every secret says it is redacted"
         );
         assert!(
             printed.contains("AccessToken([redacted])"),
             "the type name stays for diagnosis"
+        );
+    }
+
+    #[test]
+    fn secret_urls_show_parameter_names_only() {
+        let url = Url::parse(
+            "dev.kakaodesk.desktop://user:pw@oauth/callback?code=SECRET1&state=SECRET2&x#SECRET3",
+        )
+        .expect("valid URL");
+        let secret = SecretUrl::new(url.clone());
+        let shown = format!("{secret:?}");
+        assert!(
+            !shown.contains("SECRET"),
+            "values must not survive redaction: {shown}"
+        );
+        assert!(!shown.contains("pw"), "user info is dropped: {shown}");
+        assert!(
+            shown.contains("code=%5Bredacted%5D"),
+            "names stay for diagnosis: {shown}"
+        );
+        assert_eq!(secret.redacted(), shown, "Debug is the redacted form");
+        assert_eq!(secret.parameter_names(), ["code", "state", "x"]);
+        assert_eq!(
+            secret.secret(),
+            &url,
+            "the accessor returns the URL unchanged"
         );
     }
 

@@ -1,4 +1,4 @@
-//! The session (DESIGN §4–5): the app's own session JWT plus Kakao's tokens,
+//! The session: the app's own session JWT plus Kakao's tokens,
 //! and the record sealed into the vault.
 //!
 //! The session JWT is HS256 with a key derived from the vault key by
@@ -23,13 +23,14 @@ use zeroize::Zeroizing;
 use crate::ErrorCode;
 use crate::clock::{from_unix_seconds, unix_seconds};
 use crate::kakao::TokenSet;
-use crate::login::{RandomError, random_token};
 use crate::profile::KakaoId;
+use crate::random::{self, RandomError};
 use crate::secret::{AccessToken, IdToken, RefreshToken, SessionJwt, VaultKey};
 
-/// The default absolute session lifetime (DESIGN §4).
+/// The default absolute session lifetime.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Refresh ahead when the access token expires within this margin (DESIGN §5).
+/// Refresh ahead when the access token expires within this margin
+/// (`docs/kakao-api.md` §3.3).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// HKDF `info` of the session-JWT key: a distinct label keeps this key
 /// independent of any other key derived from the vault key.
@@ -39,6 +40,7 @@ const RECORD_VERSION: u32 = 1;
 
 /// Why a session could not be minted, restored or read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// The session JWT's `exp` has passed.
     #[error("the session has expired")]
@@ -120,12 +122,12 @@ pub fn mint(
     lifetime: Duration,
     now: SystemTime,
 ) -> Result<(SessionJwt, SessionClaims), SessionError> {
-    crate::oidc::install_jwt_crypto();
+    crate::jwt::install_crypto();
     let iat = unix_seconds(now);
     let claims = SessionClaims {
         iss: app_id.to_owned(),
         sub: kakao_id.to_string(),
-        sid: random_token(16)?,
+        sid: random::token(16)?,
         iat,
         exp: iat.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
     };
@@ -149,7 +151,7 @@ pub fn validate(
     token: &SessionJwt,
     now: SystemTime,
 ) -> Result<SessionClaims, SessionError> {
-    crate::oidc::install_jwt_crypto();
+    crate::jwt::install_crypto();
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&[app_id]);
     validation.validate_exp = false;
@@ -238,7 +240,7 @@ impl SessionRecord {
         })
     }
 
-    /// Applies a refresh answer (reference §3.2, §9): a new access token and
+    /// Applies a refresh answer (`docs/kakao-api.md` §3.2, §9): a new access token and
     /// expiry; the refresh token and its expiry only when Kakao sent new ones
     /// (otherwise the old ones stay); the id_token and scopes only when sent.
     pub fn apply_refresh(&mut self, tokens: TokenSet, now: SystemTime) {
@@ -460,7 +462,7 @@ mod tests {
         assert_eq!(
             record.refresh_token.secret(),
             "rt-1",
-            "reference §3.2: keep the old refresh token"
+            "docs/kakao-api.md §3.2: keep the old refresh token"
         );
         assert_eq!(record.refresh_expires_at, at(5_183_999), "and its expiry");
         assert_eq!(

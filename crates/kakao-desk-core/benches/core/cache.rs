@@ -4,7 +4,8 @@ use std::hint::black_box;
 
 use criterion::Criterion;
 use kakao_desk_core::cache::{ProfileCache, Thumbnail};
-use kakao_desk_core::profile::{KakaoProfile, UserMeResponse};
+use kakao_desk_core::kakao::user_me::UserMeResponse;
+use kakao_desk_core::profile::KakaoProfile;
 use kakao_emulator::{BASE_URL_PLACEHOLDER, Users, fixture_ids};
 
 use crate::t0;

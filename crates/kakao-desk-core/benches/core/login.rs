@@ -3,16 +3,16 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion};
-use kakao_desk_core::callback::{CallbackError, CallbackSource, intake};
-use kakao_desk_core::login::{LoginOptions, PendingLogin, begin};
+use kakao_desk_core::authorize::{LoginOptions, PendingLogin, begin};
+use kakao_desk_core::callback::{CallbackError, CallbackSource, check_deep_link, intake};
 
-use crate::{SCHEME, production_config, t0};
+use crate::{SCHEME, production_config, query_value, t0};
 
 /// An authorization code of the length Kakao issues (about 90 characters).
 const CODE: &str =
     "tX3QhYp8W0k2n1aZ_cVbR5uL9sDfGj4eKmNoPq7rStUvWxYz0123456789-AbCdEfGhIjKlMnOpQrStUvWxYz01234";
 
-/// `login::begin`: 32 bytes from the OS RNG for the verifier and 16 each for
+/// `authorize::begin`: 32 bytes from the OS RNG for the verifier and 16 each for
 /// `state` and `nonce`, the S256 challenge, and the authorize URL.
 pub fn begin_authorize_url(c: &mut Criterion) {
     let config = production_config();
@@ -21,7 +21,8 @@ pub fn begin_authorize_url(c: &mut Criterion) {
     let first = begin(&config, &options, now).unwrap_or_else(|e| panic!("begin: {e}"));
     assert!(
         first
-            .authorize_url
+            .url
+            .secret()
             .query_pairs()
             .any(|(k, v)| k == "code_challenge_method" && v == "S256"),
         "the measured URL must be a PKCE S256 authorize URL"
@@ -41,30 +42,23 @@ pub fn begin_authorize_url(c: &mut Criterion) {
 /// parsed, `state` compared in constant time) before it is refused, leaving
 /// the pending login in its slot.
 pub fn callback_intake(c: &mut Criterion) {
+    // What the app does with a URL handed to it: route it, then take it in.
+    let take = |raw: &str, slot: &mut Option<PendingLogin>, now| {
+        let link = check_deep_link(raw, SCHEME).map_err(CallbackError::from)?;
+        intake(CallbackSource::DeepLink(&link), slot, now)
+    };
     let config = production_config();
     let now = t0();
     let fresh = || -> (Option<PendingLogin>, String) {
         let start =
             begin(&config, &LoginOptions::default(), now).unwrap_or_else(|e| panic!("begin: {e}"));
-        let state = start
-            .authorize_url
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_else(|| panic!("the authorize URL carries state"));
+        let state = query_value(start.url.secret().as_str(), "state");
         let link = format!("{SCHEME}://oauth/callback?code={CODE}&state={state}");
         (Some(start.pending), link)
     };
 
     let (mut slot, link) = fresh();
-    let genuine = intake(
-        CallbackSource::DeepLink {
-            url: &link,
-            scheme: SCHEME,
-        },
-        &mut slot,
-        now,
-    );
+    let genuine = take(&link, &mut slot, now);
     assert!(
         genuine.is_ok() && slot.is_none(),
         "a genuine link must yield its callback and take the pending login: {genuine:?}"
@@ -72,14 +66,7 @@ pub fn callback_intake(c: &mut Criterion) {
 
     let (mut waiting, _) = fresh();
     let forged = format!("{SCHEME}://oauth/callback?code={CODE}&state=forged-state-0123456789");
-    let refused = intake(
-        CallbackSource::DeepLink {
-            url: &forged,
-            scheme: SCHEME,
-        },
-        &mut waiting,
-        now,
-    );
+    let refused = take(&forged, &mut waiting, now);
     assert!(
         matches!(refused, Err(CallbackError::StateMismatch)) && waiting.is_some(),
         "a forged state must be refused and leave the login pending: {refused:?}"
@@ -89,30 +76,12 @@ pub fn callback_intake(c: &mut Criterion) {
     group.bench_function("intake_genuine", |b| {
         b.iter_batched_ref(
             fresh,
-            |(slot, link)| {
-                intake(
-                    CallbackSource::DeepLink {
-                        url: black_box(link),
-                        scheme: SCHEME,
-                    },
-                    slot,
-                    black_box(now),
-                )
-            },
+            |(slot, link)| take(black_box(link), slot, black_box(now)),
             BatchSize::SmallInput,
         );
     });
     group.bench_function("intake_forged_state", |b| {
-        b.iter(|| {
-            intake(
-                CallbackSource::DeepLink {
-                    url: black_box(&forged),
-                    scheme: SCHEME,
-                },
-                &mut waiting,
-                black_box(now),
-            )
-        });
+        b.iter(|| take(black_box(&forged), &mut waiting, black_box(now)));
     });
     group.finish();
     assert!(

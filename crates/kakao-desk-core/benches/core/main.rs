@@ -1,10 +1,10 @@
-//! Microbenchmarks of the core's operations (issue 8, part 1), each through
+//! Microbenchmarks of the core's operations, each through
 //! the crate's public API on the real code path: the OS RNG, real files with
 //! `fsync`, a real SQLite file, a real id_token from the Kakao emulator.
 //!
 //! | Group / function                 | What one iteration does (public API)                              |
 //! |----------------------------------|-------------------------------------------------------------------|
-//! | `login/begin_authorize_url`      | `login::begin`: PKCE verifier + S256 challenge, state, nonce, URL |
+//! | `login/begin_authorize_url`      | `authorize::begin`: PKCE verifier + S256 challenge, state, nonce, URL |
 //! | `callback/intake_genuine`        | `callback::intake` of a genuine deep link → its `Callback`        |
 //! | `callback/intake_forged_state`   | `callback::intake` refuses a forged link; the login keeps waiting |
 //! | `vault/seal_open_memory`         | `Vault::save` + `Vault::load` of a session record, memory slots   |
@@ -14,9 +14,9 @@
 //! | `oidc/verify_cached_jwks`        | `IdTokenVerifier::verify` of a real id_token, JWKS cached         |
 //!
 //! Run: `cargo bench -p kakao-desk-core` (criterion's options after `--`), or
-//! `scripts/bench-core.sh` for a Markdown table of medians against the goal of
-//! issue 8 (≤ 1 ms each). Benchmarks never fail for being slow; they only fail
-//! when an operation returns the wrong answer.
+//! `scripts/bench-core.sh` for a Markdown table of medians against the
+//! project's goal (≤ 1 ms each, `BENCHMARKS.md`). Benchmarks never fail for
+//! being slow; they only fail when an operation returns the wrong answer.
 //!
 //! No password-based key derivation (argon2, scrypt, PBKDF2, bcrypt) exists on
 //! the login or start-up path, so none is benchmarked: the vault key is 32
@@ -64,6 +64,18 @@ pub fn production_config() -> Config {
 /// Short runs by default, so the whole suite stays within a few minutes on
 /// two cores; criterion's command-line options (`--warm-up-time`,
 /// `--measurement-time`, `--sample-size`) still override these.
+/// The value of query parameter `name` in `url`.
+pub fn query_value(url: &str, name: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_else(|| panic!("{name} in the URL"))
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))

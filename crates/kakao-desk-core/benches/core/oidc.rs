@@ -4,26 +4,14 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::Criterion;
+use kakao_desk_core::authorize::{LoginOptions, begin};
 use kakao_desk_core::config::{Config, Resolution};
 use kakao_desk_core::kakao::{ClientOptions, KakaoClient};
-use kakao_desk_core::login::{LoginOptions, begin};
 use kakao_desk_core::oidc::IdTokenVerifier;
 use kakao_desk_core::secret::{AuthorizationCode, IdToken, Nonce};
 use kakao_emulator::{Clock, EmulatorConfig, RunningEmulator, fixture_ids};
 
-use crate::t0;
-
-/// The value of query parameter `name` in `url`.
-fn query_value(url: &str, name: &str) -> String {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        })
-        .unwrap_or_else(|| panic!("{name} in the URL"))
-}
+use crate::{query_value, t0};
 
 /// One real login against the emulator, the browser's part played by a
 /// plain HTTP client: begin, authorize (auto-consent), exchange the code.
@@ -54,7 +42,7 @@ async fn login(emulator: &RunningEmulator) -> (Config, KakaoClient, IdToken, Non
         .build()
         .unwrap_or_else(|e| panic!("browser client: {e}"));
     let response = browser
-        .get(start.authorize_url.as_str())
+        .get(start.url.secret().as_str())
         .send()
         .await
         .unwrap_or_else(|e| panic!("authorize: {e}"));
@@ -76,7 +64,7 @@ async fn login(emulator: &RunningEmulator) -> (Config, KakaoClient, IdToken, Non
     let id_token = tokens
         .id_token
         .unwrap_or_else(|| panic!("OIDC is on in the emulator, so an id_token is issued"));
-    let nonce = Nonce::new(query_value(start.authorize_url.as_str(), "nonce"));
+    let nonce = Nonce::new(query_value(start.url.secret().as_str(), "nonce"));
     (config, client, id_token, nonce)
 }
 

@@ -4,8 +4,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode};
-use kakao_desk_core::login::random_token;
 use kakao_desk_core::profile::KakaoId;
+use kakao_desk_core::random;
 use kakao_desk_core::secret::{AccessToken, IdToken, RefreshToken, VaultKey};
 use kakao_desk_core::session::{self, SessionKey, SessionRecord};
 use kakao_desk_core::vault::{FileVaultStorage, MemoryVaultStorage, Vault, VaultStorage};
@@ -17,7 +17,7 @@ use crate::{APP_ID, t0};
 /// RS256 token with nickname and picture has (about 800 characters). About
 /// 1.4 KiB sealed.
 fn session_bytes(vault: &Vault) -> Vec<u8> {
-    let token = |n| random_token(n).unwrap_or_else(|e| panic!("OS RNG: {e}"));
+    let token = |n| random::token(n).unwrap_or_else(|e| panic!("OS RNG: {e}"));
     let kakao_id = KakaoId::new(1_376_016_924_426_111_111);
     let key = SessionKey::derive(vault.key(), APP_ID);
     let (session_jwt, _) = session::mint(

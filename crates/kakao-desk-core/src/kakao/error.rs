@@ -1,7 +1,7 @@
-//! Kakao's error bodies, classified into the stable codes of DESIGN §6.
+//! Kakao's error bodies, classified into the stable [`crate::ErrorCode`]s.
 //!
 //! kauth answers `{"error", "error_description", "error_code": "KOE…"}`, kapi
-//! `{"msg", "code": -NNN}` (reference §3.4, §6). Kakao says the texts may
+//! `{"msg", "code": -NNN}` (`docs/kakao-api.md` §3.4, §6). Kakao says the texts may
 //! change, so only the codes are used; the text is never kept (it can echo the
 //! authorization code: `authorization code not found for code=…`).
 
@@ -12,6 +12,7 @@ use crate::ErrorCode;
 
 /// Why a call to Kakao failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum KakaoError {
     /// No answer: connection refused, DNS, TLS, reset, or the timeout.
     #[error("Kakao could not be reached{}", if *.timeout { " (timed out)" } else { "" })]
@@ -96,20 +97,27 @@ impl KakaoError {
     }
 
     /// True for kapi's -401: the access token is invalid or expired, so a
-    /// refresh may help (reference §6.1).
+    /// refresh may help (`docs/kakao-api.md` §6.1).
     pub fn is_invalid_token(&self) -> bool {
         matches!(self, Self::Api { code: -401, .. })
     }
 
-    /// True for faults worth one retry with jitter (DESIGN §5, reference §8):
+    /// True for faults worth one retry with jitter (`docs/kakao-api.md` §8):
     /// network errors, timeouts, -1, -7, -603, -9798, KOE003, 5xx, and bodies
     /// cut short.
     pub fn is_transient(&self) -> bool {
         self.code() == ErrorCode::KakaoTemporary || matches!(self, Self::Network { .. })
     }
+
+    /// True when Kakao could not be reached or had a passing fault
+    /// (`network`, `kakao_temporary`): the app keeps the session and shows
+    /// the cached profile as offline rather than an error.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self.code(), ErrorCode::Network | ErrorCode::KakaoTemporary)
+    }
 }
 
-/// kauth codes (reference §1.3, §3.4).
+/// kauth codes (`docs/kakao-api.md` §1.3, §3.4).
 fn auth_code(error: &str, error_code: &str) -> ErrorCode {
     match error_code {
         "KOE001" | "KOE002" | "KOE004" | "KOE005" | "KOE006" | "KOE007" | "KOE008" | "KOE009"
@@ -130,7 +138,7 @@ fn auth_code(error: &str, error_code: &str) -> ErrorCode {
     }
 }
 
-/// kapi codes (reference §6).
+/// kapi codes (`docs/kakao-api.md` §6).
 fn api_code(code: i64) -> ErrorCode {
     match code {
         -1 | -7 | -603 | -9798 => ErrorCode::KakaoTemporary,

@@ -2,13 +2,14 @@
 //!
 //! One `reqwest` client with rustls (ring), redirects off (a redirect from a
 //! token endpoint is never legitimate and would carry the request elsewhere),
-//! and ~10 s timeouts (reference §8). Every answer is read with a size cap, and
+//! and ~10 s timeouts (`docs/kakao-api.md` §8). Every answer is read with a size cap, and
 //! every failure becomes a [`KakaoError`] that keeps Kakao's code for logs and
 //! maps to a stable [`crate::ErrorCode`]. Nothing here logs a body, a token or
 //! a code.
 
 mod error;
 mod types;
+pub mod user_me;
 
 use std::time::Duration;
 
@@ -20,10 +21,10 @@ use zeroize::Zeroizing;
 
 pub use error::KakaoError;
 pub use types::{AccessTokenInfo, Discovery, TokenSet};
+use user_me::UserMeResponse;
 
 use crate::ErrorCode;
 use crate::config::{BaseUrl, Config, RedirectUri, is_loopback_host};
-use crate::profile::UserMeResponse;
 use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, RefreshToken};
 
 /// Largest JSON answer read from Kakao. Real answers are a few KiB.
@@ -109,7 +110,7 @@ impl KakaoClient {
     }
 
     /// Exchanges an authorization code for tokens
-    /// ([RFC 6749 §4.1.3], [RFC 7636 §4.5], reference §3.1). Never retried: a
+    /// ([RFC 6749 §4.1.3], [RFC 7636 §4.5], `docs/kakao-api.md` §3.1). Never retried: a
     /// code is single-use, and a retry after a lost answer would only earn
     /// KOE320 and spend the issuance quota.
     ///
@@ -138,7 +139,7 @@ impl KakaoClient {
         self.token_request(&form, "authorization_code").await
     }
 
-    /// Refreshes the access token ([RFC 6749 §6], reference §3.2).
+    /// Refreshes the access token ([RFC 6749 §6], `docs/kakao-api.md` §3.2).
     ///
     /// [RFC 6749 §6]: https://www.rfc-editor.org/rfc/rfc6749#section-6
     ///
@@ -174,7 +175,7 @@ impl KakaoClient {
         Ok(tokens)
     }
 
-    /// `GET /v2/user/me?secure_resource=true` (reference §4): https image URLs.
+    /// `GET /v2/user/me?secure_resource=true` (`docs/kakao-api.md` §4): https image URLs.
     ///
     /// # Errors
     /// A [`KakaoError`]; -401 means the access token needs a refresh.
@@ -188,7 +189,7 @@ impl KakaoClient {
         parse(status, &body)
     }
 
-    /// `GET /v1/user/access_token_info` (reference §5.1).
+    /// `GET /v1/user/access_token_info` (`docs/kakao-api.md` §5.1).
     ///
     /// # Errors
     /// A [`KakaoError`]; -401 means the access token needs a refresh.
@@ -206,7 +207,7 @@ impl KakaoClient {
         parse(status, &body)
     }
 
-    /// `POST /v1/user/logout` (reference §5.2): revokes the token at Kakao.
+    /// `POST /v1/user/logout` (`docs/kakao-api.md` §5.2): revokes the token at Kakao.
     ///
     /// # Errors
     /// A [`KakaoError`].
@@ -214,7 +215,7 @@ impl KakaoClient {
         self.post_with_token("/v1/user/logout", token).await
     }
 
-    /// `POST /v1/user/unlink` (reference §5.4): withdraws the app's consent.
+    /// `POST /v1/user/unlink` (`docs/kakao-api.md` §5.4): withdraws the app's consent.
     ///
     /// # Errors
     /// A [`KakaoError`].
@@ -235,7 +236,7 @@ impl KakaoClient {
         parse::<serde_json::Value>(status, &body).map(|_| ())
     }
 
-    /// The OIDC discovery document at the auth base URL (reference §7.1).
+    /// The OIDC discovery document at the auth base URL (`docs/kakao-api.md` §7.1).
     ///
     /// # Errors
     /// A [`KakaoError`].
@@ -251,7 +252,7 @@ impl KakaoClient {
         parse(status, &body)
     }
 
-    /// The JWKS at `url` (from discovery; reference §7.2). Only https, or http
+    /// The JWKS at `url` (from discovery; `docs/kakao-api.md` §7.2). Only https, or http
     /// on loopback, is fetched.
     ///
     /// # Errors
@@ -295,7 +296,7 @@ impl KakaoClient {
     }
 
     /// Runs `op` and, when it fails with a transient error, once more after a
-    /// jittered pause (DESIGN §5, reference §8). Only for calls that are safe
+    /// jittered pause (`docs/kakao-api.md` §8). Only for calls that are safe
     /// to repeat.
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 
-/// A token endpoint answer ([RFC 6749 §5.1], reference §3.1–3.2).
+/// A token endpoint answer ([RFC 6749 §5.1], `docs/kakao-api.md` §3.1–3.2).
 ///
 /// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
 #[derive(Debug)]
@@ -71,7 +71,7 @@ impl RawTokenSet {
     }
 }
 
-/// `GET /v1/user/access_token_info` (reference §5.1).
+/// `GET /v1/user/access_token_info` (`docs/kakao-api.md` §5.1).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct AccessTokenInfo {
     /// The Kakao id (absent for some app-key tokens).
@@ -84,7 +84,7 @@ pub struct AccessTokenInfo {
 }
 
 /// The parts of the OIDC discovery document the client uses
-/// ([OpenID Connect Discovery §3], reference §7.1).
+/// ([OpenID Connect Discovery §3], `docs/kakao-api.md` §7.1).
 ///
 /// [OpenID Connect Discovery §3]: https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -31,7 +31,7 @@ use sha2::Sha256;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use super::storage::Slot;
+use super::slot::{HEADER_LEN, NONCE_LEN, Slot, TAG_LEN};
 use crate::secret::VaultKey;
 
 /// The four bytes every envelope starts with.
@@ -43,10 +43,6 @@ pub const ALG_XCHACHA20_POLY1305: u8 = 1;
 /// HKDF info of the envelope's AEAD key.
 pub const AEAD_KEY_INFO: &[u8] = b"kakao-desk vault xchacha20poly1305 v1";
 
-const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
-/// Bytes before the ciphertext.
-pub const HEADER_LEN: usize = 4 + 1 + 1 + 1 + 8 + NONCE_LEN;
 const AD_DOMAIN: &[u8] = b"kakao-desk vault\0";
 
 /// What a sealed record holds.

@@ -30,6 +30,7 @@
 
 mod envelope;
 mod key;
+mod slot;
 mod storage;
 
 use std::sync::Mutex;
@@ -37,20 +38,17 @@ use std::sync::Mutex;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-pub use envelope::{ALG_XCHACHA20_POLY1305, EnvelopeError, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use envelope::{ALG_XCHACHA20_POLY1305, EnvelopeError, FORMAT_VERSION, MAGIC};
 pub use key::{
     KEYCHAIN_ACCOUNT, KeyError, KeyFileSource, KeyOrigin, KeySource, KeychainKeySource,
     MemoryKeySource, random_vault_key,
 };
-pub use storage::{FileVaultStorage, MAX_ENVELOPE_LEN, MemoryVaultStorage, Slot, VaultStorage};
+pub use slot::{HEADER_LEN, MAX_ENVELOPE_LEN, MAX_PLAINTEXT_LEN, Slot};
+pub use storage::{FileVaultStorage, MemoryVaultStorage, VaultStorage};
 
 use crate::ErrorCode;
 use crate::secret::VaultKey;
 use envelope::{Opened, RecordKind, Sealer};
-
-/// The largest plaintext the vault seals. A session record is a few
-/// kilobytes; this only stops a bug from writing megabytes into the store.
-pub const MAX_PLAINTEXT_LEN: usize = 1024 * 1024;
 
 /// Why a vault operation failed.
 #[derive(Debug, Error)]
@@ -269,8 +267,8 @@ impl Vault {
 
     fn write_next(&self, scan: &Scan, kind: RecordKind, payload: &[u8]) -> Result<(), VaultError> {
         let generation = scan.newest.as_ref().map_or(0, |o| o.generation) + 1;
-        let mut nonce = [0u8; 24];
-        getrandom::fill(&mut nonce).map_err(|_| VaultError::Seal)?;
+        let mut nonce = [0u8; slot::NONCE_LEN];
+        crate::random::fill(&mut nonce).map_err(|_| VaultError::Seal)?;
         let envelope = self
             .sealer
             .seal(generation, kind, payload, nonce)
@@ -283,7 +281,7 @@ impl Vault {
 
 fn random_tag() -> Result<String, VaultError> {
     let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes).map_err(|_| VaultError::Seal)?;
+    crate::random::fill(&mut bytes).map_err(|_| VaultError::Seal)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

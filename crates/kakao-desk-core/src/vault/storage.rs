@@ -7,51 +7,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The largest envelope the vault writes: header, record kind byte, the
-/// largest plaintext, tag.
-pub const MAX_ENVELOPE_LEN: usize = super::envelope::HEADER_LEN + 1 + super::MAX_PLAINTEXT_LEN + 16;
-
-/// One of the vault's two slots. Writes alternate between them (odd
-/// generations go to `A`, even ones to `B`), so the newest complete envelope
-/// always survives a write that is cut short.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Slot {
-    /// Holds odd generations.
-    A,
-    /// Holds even generations.
-    B,
-}
-
-impl Slot {
-    /// Both slots.
-    pub const ALL: [Slot; 2] = [Slot::A, Slot::B];
-
-    /// A stable name for the slot (`session-a`, `session-b`), usable as a file
-    /// stem or a store key.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::A => "session-a",
-            Self::B => "session-b",
-        }
-    }
-
-    /// The slot a generation is written to.
-    pub fn for_generation(generation: u64) -> Self {
-        if generation % 2 == 1 {
-            Self::A
-        } else {
-            Self::B
-        }
-    }
-
-    /// The wire id of the slot inside an envelope.
-    pub(crate) fn wire_id(self) -> u8 {
-        match self {
-            Self::A => 0,
-            Self::B => 1,
-        }
-    }
-}
+use super::slot::{MAX_ENVELOPE_LEN, Slot};
 
 /// Keeps the vault's sealed slots. The vault does the crypto and the crash
 /// safety; a storage only keeps opaque bytes under a slot's name.
@@ -262,22 +218,6 @@ impl VaultStorage for MemoryVaultStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn generations_alternate_between_slots() {
-        assert_eq!(Slot::for_generation(1), Slot::A);
-        assert_eq!(Slot::for_generation(2), Slot::B);
-        assert_eq!(
-            Slot::for_generation(3),
-            Slot::A,
-            "consecutive writes never share a slot"
-        );
-        assert_ne!(
-            Slot::A.name(),
-            Slot::B.name(),
-            "slots must be independent records"
-        );
-    }
 
     #[test]
     fn file_storage_round_trips_and_moves_aside() {

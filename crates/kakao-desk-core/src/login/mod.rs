@@ -1,0 +1,516 @@
+//! Kakao Login on this device: the public API the shell calls. One
+//! [`KakaoLogin`] owns the configuration, the Kakao client, the clock, the
+//! browser, the profile cache, the login attempt and the live session.
+//!
+//! | shell action               | method                                   | network |
+//! |----------------------------|------------------------------------------|---------|
+//! | login button               | [`KakaoLogin::begin_login`]              | no      |
+//! | then, in the background    | [`KakaoLogin::await_callback`]           | yes     |
+//! | a deep link arrives        | [`KakaoLogin::complete_login`]           | no      |
+//! | "open the browser again"   | [`KakaoLogin::reopen_browser`]           | no      |
+//! | cancel button              | [`KakaoLogin::cancel_login`]             | no      |
+//! | start-up                   | [`KakaoLogin::restore_session`]          | no      |
+//! | after a restore            | [`KakaoLogin::verify_session`]           | yes     |
+//! | draw the window            | [`KakaoLogin::snapshot`]                 | no      |
+//! | before a Kakao call        | [`KakaoLogin::refresh_if_needed`]        | maybe   |
+//! | logout / unlink            | [`KakaoLogin::logout`], [`KakaoLogin::unlink`] | yes |
+//!
+//! A login is one [`LoginAttempt`] (`login/attempt.rs`): `begin_login` opens the
+//! authorize page in the system browser and returns the attempt;
+//! `await_callback` waits for its callback in either redirect mode (a deep
+//! link handed in by `complete_login`, or the loopback receiver), up to the
+//! attempt's deadline by the injected clock, and completes the login. The
+//! session after it is `login/live.rs`'s.
+
+mod attempt;
+mod error;
+mod live;
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+pub use attempt::{AttemptView, FirstPaint, LoginAttempt};
+pub use error::{LoginError, OpenError};
+
+use crate::authorize::{LoginOptions, begin};
+use crate::browser::Browser;
+use crate::cache::{CachedProfile, MAX_THUMBNAIL_BYTES, ProfileCache, Thumbnail};
+use crate::callback::{Callback, DeepLink};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::kakao::{AccessTokenInfo, ClientOptions, KakaoClient};
+use crate::oidc::IdTokenVerifier;
+use crate::profile::{KakaoId, KakaoProfile, PublicProfile};
+use crate::session::DEFAULT_SESSION_LIFETIME;
+use crate::vault::{KeySource, MemoryVaultStorage, Vault, VaultStorage, random_vault_key};
+use crate::{ErrorCode, Language};
+use attempt::Attempts;
+use live::LiveSession;
+
+/// What the shell injects.
+#[derive(Debug)]
+pub struct LoginParts {
+    /// The resolved configuration.
+    pub config: Config,
+    /// The app identifier (reverse DNS): JWT issuer, vault binding.
+    pub app_id: String,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The profile cache.
+    pub cache: ProfileCache,
+    /// Where the vault key comes from.
+    pub key_source: Box<dyn KeySource>,
+    /// Where the vault keeps its slots.
+    pub vault_storage: Box<dyn VaultStorage>,
+    /// Opens the authorize page.
+    pub browser: Box<dyn Browser>,
+    /// HTTP timeouts and retry pacing.
+    pub client_options: ClientOptions,
+    /// Absolute session lifetime (default 30 days).
+    pub session_lifetime: Duration,
+}
+
+impl LoginParts {
+    /// Parts with the default timeouts and session lifetime.
+    pub fn new(
+        config: Config,
+        app_id: impl Into<String>,
+        clock: Arc<dyn Clock>,
+        cache: ProfileCache,
+        key_source: Box<dyn KeySource>,
+        vault_storage: Box<dyn VaultStorage>,
+        browser: Box<dyn Browser>,
+    ) -> Self {
+        Self {
+            config,
+            app_id: app_id.into(),
+            clock,
+            cache,
+            key_source,
+            vault_storage,
+            browser,
+            client_options: ClientOptions::default(),
+            session_lifetime: DEFAULT_SESSION_LIFETIME,
+        }
+    }
+}
+
+/// Where the user is, as a window draws it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginSnapshot {
+    /// Not signed in.
+    SignedOut {
+        /// The account that signed in here last, for "continue as …".
+        continue_as: Option<PublicProfile>,
+    },
+    /// A login attempt waits for the browser (or completes its callback).
+    Waiting(AttemptView),
+    /// Signed in.
+    SignedIn {
+        /// The cached profile (avatar as a `data:` URL of cached bytes).
+        profile: Option<PublicProfile>,
+        /// When this user last logged in on this device.
+        last_login_at: Option<SystemTime>,
+        /// Kakao could not be reached the last time the session was checked.
+        offline: bool,
+    },
+}
+
+/// Kakao Login on this device (see the module docs).
+pub struct KakaoLogin {
+    config: Config,
+    clock: Arc<dyn Clock>,
+    kakao: KakaoClient,
+    oidc: IdTokenVerifier,
+    cache: Mutex<ProfileCache>,
+    browser: Box<dyn Browser>,
+    /// `Some(error code)` when the keychain was unavailable and the session is
+    /// kept in memory only.
+    memory_only: Option<ErrorCode>,
+    attempts: Attempts,
+    live: LiveSession,
+}
+
+impl std::fmt::Debug for KakaoLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KakaoLogin")
+            .field("memory_only", &self.memory_only)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl KakaoLogin {
+    /// Opens the login: builds the HTTP client and gets the vault key.
+    ///
+    /// When the key source reports the keychain unavailable, the session is
+    /// kept in memory only (a random key and memory slots) and
+    /// [`KakaoLogin::keychain_problem`] says so; nothing is written in
+    /// plaintext.
+    ///
+    /// # Errors
+    /// [`OpenError`] when the HTTP client cannot be built or the key source
+    /// fails for another reason (a malformed key file, the RNG).
+    pub fn open(parts: LoginParts) -> Result<Self, OpenError> {
+        let kakao = KakaoClient::new(&parts.config, parts.client_options)?;
+        let (vault, memory_only) = match parts.key_source.load_or_create() {
+            Ok((key, _origin)) => (Vault::new(&parts.app_id, key, parts.vault_storage), None),
+            Err(error) if error.code() == ErrorCode::KeychainUnavailable => {
+                tracing::warn!(%error, "no keychain: the session is kept in memory only");
+                let storage: Box<dyn VaultStorage> = Box::new(MemoryVaultStorage::new());
+                (
+                    Vault::new(&parts.app_id, random_vault_key()?, storage),
+                    Some(error.code()),
+                )
+            }
+            Err(error) => return Err(error.into()),
+        };
+        Ok(Self {
+            config: parts.config,
+            clock: parts.clock,
+            kakao,
+            oidc: IdTokenVerifier::new(),
+            cache: Mutex::new(parts.cache),
+            browser: parts.browser,
+            memory_only,
+            attempts: Attempts::new(),
+            live: LiveSession::new(parts.app_id, parts.session_lifetime, vault),
+        })
+    }
+
+    /// `Some(keychain_unavailable)` when the session lives in memory only.
+    pub fn keychain_problem(&self) -> Option<ErrorCode> {
+        self.memory_only
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Starts a login attempt: a new PKCE verifier, `state`, `nonce` and
+    /// deadline (replacing any attempt in progress), and Kakao's authorize
+    /// page in the system browser. In loopback mode the receiver listens
+    /// first, so a taken port is reported before the browser opens.
+    ///
+    /// # Errors
+    /// `internal` when the OS RNG fails, the registered loopback port is
+    /// taken, or no browser could be opened (the attempt is then withdrawn).
+    pub async fn begin_login(&self, options: &LoginOptions) -> Result<LoginAttempt, LoginError> {
+        let request = begin(&self.config, options, self.clock.now())?;
+        let url = request.url.clone();
+        let attempt = self.attempts.begin(request).await?;
+        if let Err(error) = self.browser.open(&url) {
+            tracing::error!(%error, "could not open the system browser");
+            self.attempts.withdraw(attempt.id());
+            return Err(error.into());
+        }
+        Ok(attempt)
+    }
+
+    /// Opens the waiting attempt's authorize page in the browser again.
+    ///
+    /// # Errors
+    /// `login_timeout` when no attempt waits; `internal` when no browser
+    /// opens.
+    pub fn reopen_browser(&self) -> Result<(), LoginError> {
+        let url = self.attempts.authorize_url().ok_or(LoginError::NoAttempt)?;
+        self.browser.open(&url).map_err(|error| {
+            tracing::error!(%error, "could not open the system browser");
+            error.into()
+        })
+    }
+
+    /// Withdraws the attempt in progress, if any, and stops the loopback
+    /// receiver; a callback that arrives later is refused.
+    pub fn cancel_login(&self) {
+        self.attempts.cancel();
+    }
+
+    /// True while an attempt waits for its callback.
+    pub fn login_pending(&self) -> bool {
+        self.attempts.is_pending()
+    }
+
+    /// Hands a deep link (`<scheme>://oauth/callback?code&state`) to the
+    /// attempt it belongs to. `Ok` means the attempt took it; its
+    /// [`KakaoLogin::await_callback`] completes the login and reports how it
+    /// went. No request is sent here.
+    ///
+    /// # Errors
+    /// Refusals that leave the attempt in progress as it was:
+    /// `state_mismatch` (a forged or stale link), `invalid_callback` (no
+    /// attempt waits, or it waits on loopback).
+    pub fn complete_login(&self, link: &DeepLink) -> Result<(), LoginError> {
+        Ok(self.attempts.deliver(link, self.clock.now())?)
+    }
+
+    /// Waits for the callback of `attempt` (a deep link handed in by
+    /// [`KakaoLogin::complete_login`], or, in loopback mode, the browser's
+    /// request to the receiver, answered with a page in `language`), then
+    /// completes the login: token exchange with the PKCE verifier → id_token
+    /// verification → first paint (`on_first_paint` is called once the
+    /// id_token's nickname is in the [`KakaoLogin::snapshot`]) →
+    /// `/v2/user/me` → cache upsert → thumbnail → vault.
+    ///
+    /// # Errors
+    /// [`LoginError::Withdrawn`] when the app cancelled or replaced the
+    /// attempt (nothing to report); `login_timeout` at the deadline; the
+    /// callback's refusal (`login_cancelled` on Kakao's page, …); or the
+    /// completion's (`kakao_config`, `session_expired`, `network`, …).
+    pub async fn await_callback(
+        &self,
+        attempt: LoginAttempt,
+        language: Language,
+        on_first_paint: impl FnOnce() + Send,
+    ) -> Result<PublicProfile, LoginError> {
+        let id = attempt.id();
+        let result = match self.attempts.wait(&attempt, &*self.clock, language).await {
+            Ok(callback) => self.finish_login(id, callback, on_first_paint).await,
+            Err(error) => Err(error),
+        };
+        self.attempts.finish(id);
+        match &result {
+            Ok(_) => tracing::info!("login complete"),
+            Err(error) if error.is_withdrawn() => {}
+            Err(error) => tracing::info!(code = %error.code(), "login did not complete"),
+        }
+        result
+    }
+
+    async fn finish_login(
+        &self,
+        attempt_id: u64,
+        callback: Callback,
+        on_first_paint: impl FnOnce() + Send,
+    ) -> Result<PublicProfile, LoginError> {
+        let Callback { code, pending } = callback;
+        let tokens = self
+            .kakao
+            .exchange_code(&code, pending.verifier(), pending.redirect_uri())
+            .await
+            .inspect_err(
+                |e| tracing::warn!(kakao_code = %e.kakao_code(), "token exchange failed"),
+            )?;
+        drop(code);
+        let now = self.clock.now();
+        let mut claimed_id = None;
+        if let Some(id_token) = &tokens.id_token {
+            let claims = self
+                .oidc
+                .verify(
+                    &self.kakao,
+                    id_token,
+                    &self.config.client_id,
+                    pending.nonce(),
+                    now,
+                )
+                .await
+                .inspect_err(|e| tracing::warn!(error = %e, "id_token refused"))?;
+            let id: KakaoId = claims.sub.parse().map_err(|_| LoginError::UserMismatch)?;
+            let paint = FirstPaint {
+                kakao_id: id,
+                nickname: claims.nickname.clone(),
+            };
+            if self.attempts.set_first_paint(attempt_id, paint) {
+                on_first_paint();
+            }
+            claimed_id = Some(id);
+        }
+        let me = self
+            .kakao
+            .retry_once("user_me", || self.kakao.user_me(&tokens.access_token))
+            .await?;
+        let (profile, _warnings) = KakaoProfile::from_user_me(&me);
+        if claimed_id.is_some_and(|id| id != profile.id) {
+            return Err(LoginError::UserMismatch);
+        }
+        let mut cached = lock(&self.cache).upsert_login(&profile, None, now)?;
+        if let Some(thumbnail) = self.fetch_thumbnail(&profile).await {
+            cached = lock(&self.cache).upsert_login(&profile, Some(&thumbnail), now)?;
+        }
+        let record = self.live.seal_login(profile.id, tokens, now)?;
+        // The cached row plus what the cache does not keep (consents still
+        // needed), with the thumbnail as a data URL for offline display.
+        let mut shown = cached;
+        shown.profile = profile;
+        let public = shown.to_public();
+        self.live.install(record, Some(shown));
+        Ok(public)
+    }
+
+    /// The thumbnail bytes for offline display; any failure is logged and
+    /// leaves the login intact.
+    async fn fetch_thumbnail(&self, profile: &KakaoProfile) -> Option<Thumbnail> {
+        let url = profile.thumbnail_url.as_ref()?;
+        match self.kakao.image(url, MAX_THUMBNAIL_BYTES).await {
+            Ok((content_type, bytes)) => Thumbnail::new(&content_type, bytes)
+                .inspect_err(|error| tracing::warn!(%error, "thumbnail refused"))
+                .ok(),
+            Err(error) => {
+                tracing::warn!(kakao_code = %error.kakao_code(), "thumbnail download failed");
+                None
+            }
+        }
+    }
+
+    /// Restores the session from the vault at start-up, without the network:
+    /// opens the vault, validates the session JWT by the injected clock, and
+    /// loads the cached profile. Returns the public profile, or `None` when no
+    /// session was saved.
+    ///
+    /// # Errors
+    /// `session_expired` when the session JWT expired or the vault did not
+    /// open (it was moved aside; the cached profile stays for "continue as");
+    /// `storage` when the vault or cache could not be read.
+    pub async fn restore_session(&self) -> Result<Option<PublicProfile>, LoginError> {
+        let Some(record) = self.live.open_saved(self.clock.now())? else {
+            return Ok(None);
+        };
+        let cached = lock(&self.cache).get(record.kakao_id)?;
+        let public = cached.as_ref().map(CachedProfile::to_public);
+        self.live.install(record, cached);
+        tracing::info!("session restored");
+        Ok(public)
+    }
+
+    /// True while a session is live.
+    pub fn is_signed_in(&self) -> bool {
+        self.live.is_signed_in()
+    }
+
+    /// The signed-in user's cached profile (with thumbnail bytes), if any.
+    pub fn current_profile(&self) -> Option<CachedProfile> {
+        self.live.profile()
+    }
+
+    /// The profile of the account that signed in here most recently, for
+    /// "continue as \<nickname\>" after a sign-out or an expired session.
+    ///
+    /// # Errors
+    /// `storage` when the cache cannot be read.
+    pub fn most_recent_profile(&self) -> Result<Option<CachedProfile>, LoginError> {
+        Ok(lock(&self.cache).most_recent()?)
+    }
+
+    /// Everything a window draws, read without the network.
+    pub fn snapshot(&self) -> LoginSnapshot {
+        if let Some(view) = self.attempts.view() {
+            return LoginSnapshot::Waiting(view);
+        }
+        if self.live.is_signed_in() {
+            let cached = self.live.profile();
+            return LoginSnapshot::SignedIn {
+                last_login_at: cached.as_ref().map(|c| c.last_login_at),
+                profile: cached.as_ref().map(CachedProfile::to_public),
+                offline: self.live.is_offline(),
+            };
+        }
+        let continue_as = match self.most_recent_profile() {
+            Ok(last) => last.as_ref().map(CachedProfile::to_public),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the last account");
+                None
+            }
+        };
+        LoginSnapshot::SignedOut { continue_as }
+    }
+
+    /// Refreshes the access token if it expires within
+    /// [`crate::session::REFRESH_MARGIN`]. Returns whether a refresh
+    /// happened.
+    ///
+    /// # Errors
+    /// `session_expired` when not signed in or Kakao refused the refresh
+    /// token (the session is then wiped, the cached profile kept); `network`,
+    /// `kakao_temporary`, `rate_limited` leave the session intact.
+    pub async fn refresh_if_needed(&self) -> Result<bool, LoginError> {
+        self.live.refresh_if_needed(&self.kakao, &*self.clock).await
+    }
+
+    /// Asks Kakao whether the access token is still good
+    /// (`/v1/user/access_token_info`), refreshing once on -401, and notes
+    /// whether Kakao could be reached (the offline badge).
+    ///
+    /// # Errors
+    /// As [`KakaoLogin::refresh_if_needed`], plus Kakao's errors.
+    pub async fn check_session(&self) -> Result<AccessTokenInfo, LoginError> {
+        let result = self
+            .live
+            .with_token(
+                "access_token_info",
+                &self.kakao,
+                &*self.clock,
+                |token| async move { self.kakao.access_token_info(&token).await },
+            )
+            .await;
+        match &result {
+            Ok(_) => self.live.note_check(false),
+            Err(error) if error.is_unreachable() => {
+                tracing::info!(code = %error.code(), "Kakao unreachable; showing the cached profile");
+                self.live.note_check(true);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// The one check after a restore: asks Kakao about the session
+    /// ([`KakaoLogin::check_session`]) when one is live. Kakao being
+    /// unreachable is no error here: the cached profile shows with the
+    /// offline badge. It issues no token unless Kakao says -401 (Kakao limits
+    /// token issuance).
+    ///
+    /// # Errors
+    /// What the user must hear: `session_expired` when the refresh token is
+    /// gone (the session is wiped), `rate_limited`, `kakao_config`, ….
+    pub async fn verify_session(&self) -> Result<(), LoginError> {
+        if !self.is_signed_in() {
+            return Ok(());
+        }
+        match self.check_session().await {
+            Err(error) if !error.is_unreachable() => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    /// Signs out: revokes the token at Kakao (`/v1/user/logout`), then wipes
+    /// the local session even if Kakao failed. The cached profile stays.
+    ///
+    /// # Errors
+    /// `storage` only when the local wipe failed; a Kakao failure is logged,
+    /// not returned.
+    pub async fn logout(&self) -> Result<(), LoginError> {
+        if let Some(token) = self.live.access_token()
+            && let Err(error) = self.kakao.logout(&token).await
+        {
+            tracing::warn!(kakao_code = %error.kakao_code(), "Kakao logout failed; signing out locally anyway");
+        }
+        self.live.clear()?;
+        tracing::info!("signed out");
+        Ok(())
+    }
+
+    /// Unlinks the app from the user's Kakao account (`/v1/user/unlink`),
+    /// then wipes the session and removes the cached profile. When Kakao
+    /// fails, nothing is wiped.
+    ///
+    /// # Errors
+    /// `session_expired` when not signed in; Kakao's errors; `storage`.
+    pub async fn unlink(&self) -> Result<(), LoginError> {
+        let id = self.live.kakao_id().ok_or(LoginError::NotSignedIn)?;
+        self.live
+            .with_token("unlink", &self.kakao, &*self.clock, |token| async move {
+                self.kakao.unlink(&token).await
+            })
+            .await?;
+        self.live.clear()?;
+        lock(&self.cache).delete(id)?;
+        tracing::info!("unlinked; session and cached profile removed");
+        Ok(())
+    }
+}

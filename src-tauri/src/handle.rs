@@ -1,0 +1,212 @@
+//! The shell's handle on the login core (managed state): the core once
+//! start-up has opened it, the deep-link scheme, and the few things every
+//! command and event handler does with them — publish the view, report an
+//! error, hand over a link, follow a login attempt. It holds no login logic;
+//! that is all in `kakao_desk_core::login`.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use kakao_desk_core::callback::DeepLink;
+use kakao_desk_core::login::{KakaoLogin, LoginAttempt};
+use kakao_desk_core::{ErrorCode, Language};
+use tauri::{AppHandle, Manager};
+
+use crate::bench;
+use crate::ipc::{AppEvent, IpcError};
+use crate::settings::Settings;
+use crate::ui_channel::UiChannel;
+use crate::view::{CoreState, session_view};
+
+/// What start-up opened.
+pub struct Opened {
+    /// The login core.
+    pub login: Arc<KakaoLogin>,
+    /// Running against the bundled emulator.
+    pub demo: bool,
+    /// Keeps the demo emulator serving while the app runs.
+    #[cfg(feature = "demo")]
+    pub emulator: Option<kakao_emulator::RunningEmulator>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("demo", &self.demo)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the login core is.
+enum Core {
+    /// Start-up is still opening it; links that arrive meanwhile wait here.
+    Opening(Vec<DeepLink>),
+    /// Start-up failed with this error.
+    Failed(ErrorCode),
+    /// Open.
+    Open(Arc<Opened>),
+}
+
+/// The shell's handle on the login core (cheap to clone).
+#[derive(Clone)]
+pub struct LoginHandle(Arc<Inner>);
+
+struct Inner {
+    app: AppHandle,
+    scheme: String,
+    core: Mutex<Core>,
+}
+
+impl std::fmt::Debug for LoginHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginHandle")
+            .field("scheme", &self.0.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoginHandle {
+    /// A handle whose core is still opening; deep links of `scheme` are the
+    /// app's callbacks.
+    pub fn new(app: AppHandle, scheme: String) -> Self {
+        Self(Arc::new(Inner {
+            app,
+            scheme,
+            core: Mutex::new(Core::Opening(Vec::new())),
+        }))
+    }
+
+    fn core(&self) -> MutexGuard<'_, Core> {
+        self.0.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The deep-link scheme this build answers to.
+    pub fn scheme(&self) -> &str {
+        &self.0.scheme
+    }
+
+    /// The app handle.
+    pub fn app(&self) -> &AppHandle {
+        &self.0.app
+    }
+
+    /// The opened login core.
+    ///
+    /// # Errors
+    /// Start-up's failure, or `internal` while start-up still runs.
+    pub fn login(&self) -> Result<Arc<KakaoLogin>, IpcError> {
+        match &*self.core() {
+            Core::Open(opened) => Ok(opened.login.clone()),
+            Core::Failed(code) => Err(self.ipc_error(*code)),
+            Core::Opening(_) => Err(self.ipc_error(ErrorCode::Internal)),
+        }
+    }
+
+    /// Start-up has opened the core: returns the links that waited for it.
+    pub fn opened(&self, opened: Opened) -> Vec<DeepLink> {
+        match std::mem::replace(&mut *self.core(), Core::Open(Arc::new(opened))) {
+            Core::Opening(early) => early,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Start-up has failed with `code`.
+    pub fn failed(&self, code: ErrorCode) {
+        let mut core = self.core();
+        if let Core::Opening(early) = &*core
+            && !early.is_empty()
+        {
+            tracing::warn!(
+                links = early.len(),
+                "links dropped: the app could not start"
+            );
+        }
+        *core = Core::Failed(code);
+    }
+
+    /// The UI language now.
+    pub fn language(&self) -> Language {
+        self.0.app.state::<Settings>().language()
+    }
+
+    /// `code` as the UI receives it, in the UI's language.
+    pub fn ipc_error(&self, code: ErrorCode) -> IpcError {
+        IpcError::new(code, self.language())
+    }
+
+    /// Tells the UI that something went wrong.
+    pub fn report(&self, code: ErrorCode) {
+        self.0
+            .app
+            .state::<UiChannel>()
+            .send(AppEvent::Error(self.ipc_error(code)));
+    }
+
+    /// Sends the UI the view of the state of now.
+    pub fn publish(&self) {
+        self.0.app.state::<UiChannel>().send_with(|| {
+            let opened = match &*self.core() {
+                Core::Open(opened) => Some(opened.clone()),
+                Core::Failed(_) => None,
+                Core::Opening(_) => {
+                    return session(session_view(CoreState::Opening, false));
+                }
+            };
+            let view = match opened {
+                Some(opened) => {
+                    let snapshot = opened.login.snapshot();
+                    session_view(CoreState::Open(&snapshot), opened.demo)
+                }
+                None => session_view(CoreState::Failed, false),
+            };
+            session(view)
+        });
+    }
+
+    /// Hands a routed deep link to the core, or keeps it until start-up has
+    /// opened the core. A refusal is reported; an accepted link's outcome
+    /// comes from the attempt's [`LoginHandle::follow`].
+    pub fn take_link(&self, link: DeepLink) {
+        bench::mark("link-received");
+        let login = match &mut *self.core() {
+            Core::Opening(early) => {
+                early.push(link);
+                return;
+            }
+            Core::Failed(_) => return,
+            Core::Open(opened) => opened.login.clone(),
+        };
+        if let Err(error) = login.complete_login(&link) {
+            self.report(error.code());
+        }
+    }
+
+    /// Follows a started attempt in the background: its first paint and its
+    /// outcome reach the UI; an attempt the app withdrew says nothing.
+    pub fn follow(&self, login: Arc<KakaoLogin>, attempt: LoginAttempt) {
+        let handle = self.clone();
+        let language = self.language();
+        tauri::async_runtime::spawn(async move {
+            let painted = handle.clone();
+            let result = login
+                .await_callback(attempt, language, move || painted.publish())
+                .await;
+            match result {
+                Ok(_) => bench::mark("session-stored"),
+                Err(error) if error.is_withdrawn() => return,
+                Err(error) => handle.report(error.code()),
+            }
+            handle.publish();
+        });
+    }
+
+    /// True when the app runs against the bundled emulator.
+    pub fn is_demo(&self) -> bool {
+        matches!(&*self.core(), Core::Open(opened) if opened.demo)
+    }
+}
+
+fn session(view: crate::ipc::SessionView) -> AppEvent {
+    AppEvent::Session {
+        session: Box::new(view),
+    }
+}

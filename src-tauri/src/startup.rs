@@ -1,0 +1,175 @@
+//! Start-up wiring: the configuration, the demo emulator, the vault key's
+//! home, the stores, and the login core they make.
+//!
+//! It runs off the window's critical path: `setup` spawns [`start`] and
+//! returns, so WebKit loads the page while the configuration is resolved, the
+//! keychain is asked for the vault key (a blocking D-Bus call, on a blocking
+//! thread), the vault is opened and the session restored — all without
+//! network. Until then the page shows nothing, so a signed-in user never sees
+//! the login screen flash. Links that arrive meanwhile wait in the
+//! [`LoginHandle`] and are handed over right after.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kakao_desk_core::ErrorCode;
+use kakao_desk_core::cache::ProfileCache;
+use kakao_desk_core::clock::SystemClock;
+use kakao_desk_core::config::{Config, Resolution};
+use kakao_desk_core::login::{KakaoLogin, LoginParts};
+use kakao_desk_core::vault::{KeyFileSource, KeySource, KeychainKeySource};
+use tauri::{AppHandle, Manager};
+
+use crate::browser::SystemBrowser;
+use crate::handle::{LoginHandle, Opened};
+use crate::vault_store::StoreSlots;
+
+/// Opt-in to keeping the vault key in a file (mode 0600) in the data directory
+/// when no OS keychain is available. Set to `1` to accept that anyone who can
+/// read your files can then open your session.
+pub const KEY_FILE_VARIABLE: &str = "KAKAO_DESK_VAULT_KEY_FILE";
+
+/// Opens the login core and restores the session (no network), hands over
+/// the links that arrived meanwhile, then — with a real Kakao app — checks
+/// the session with Kakao once in the background.
+pub async fn start(handle: LoginHandle) {
+    let opened = match open(handle.app(), handle.scheme()).await {
+        Ok(opened) => opened,
+        Err(code) => {
+            handle.failed(code);
+            handle.report(code);
+            handle.publish();
+            return;
+        }
+    };
+    let login = opened.login.clone();
+    let demo = opened.demo;
+    if let Some(code) = login.keychain_problem() {
+        handle.report(code);
+    }
+    match login.restore_session().await {
+        Ok(Some(_)) => tracing::info!("signed in from the vault"),
+        Ok(None) => tracing::info!("no saved session"),
+        Err(error) => {
+            tracing::info!(code = %error.code(), "the saved session cannot be used");
+            handle.report(error.code());
+        }
+    }
+    let early = handle.opened(opened);
+    handle.publish();
+    for link in early {
+        handle.take_link(link);
+    }
+    // The demo emulator starts fresh with every run and knows no earlier
+    // token, so there is nothing to ask it.
+    if !demo {
+        tauri::async_runtime::spawn(async move {
+            if let Err(error) = login.verify_session().await {
+                handle.report(error.code());
+            }
+            handle.publish();
+        });
+    }
+}
+
+/// The configuration, then the login core on the app's data directory.
+async fn open(app: &AppHandle, scheme: &str) -> Result<Opened, ErrorCode> {
+    let data_dir = app.path().app_data_dir().map_err(|error| {
+        tracing::error!(%error, "no app data directory");
+        ErrorCode::Storage
+    })?;
+    std::fs::create_dir_all(&data_dir).map_err(|error| {
+        tracing::error!(%error, "cannot create the app data directory");
+        ErrorCode::Storage
+    })?;
+    let resolution = Config::resolve(|name| std::env::var(name).ok()).map_err(|error| {
+        tracing::error!(%error, "invalid Kakao configuration");
+        error.code()
+    })?;
+    let (config, emulator) = match resolution {
+        Resolution::Kakao(config) => (*config, None),
+        Resolution::Demo { scopes } => {
+            let (config, emulator) = demo_config(scheme, scopes).await?;
+            (config, Some(emulator))
+        }
+    };
+    let app_id = app.config().identifier.clone();
+    let slots = StoreSlots::new(app.clone());
+    let browser = SystemBrowser(app.clone());
+    let login = tauri::async_runtime::spawn_blocking(move || {
+        // Keychain access is a blocking D-Bus call on Linux.
+        let cache = ProfileCache::open(&data_dir.join("profile.db")).map_err(|error| {
+            tracing::error!(%error, "cannot open the profile cache");
+            error.code()
+        })?;
+        let parts = LoginParts::new(
+            config,
+            app_id.clone(),
+            Arc::new(SystemClock),
+            cache,
+            key_source(&app_id, data_dir),
+            Box::new(slots),
+            Box::new(browser),
+        );
+        KakaoLogin::open(parts).map_err(|error| {
+            tracing::error!(%error, "cannot open the login");
+            error.code()
+        })
+    })
+    .await
+    .map_err(|_| ErrorCode::Internal)??;
+    Ok(Opened {
+        login: Arc::new(login),
+        demo: emulator.is_some(),
+        #[cfg(feature = "demo")]
+        emulator: emulator.flatten(),
+    })
+}
+
+/// The vault key's home: the OS keychain, or — only with the explicit opt-in —
+/// a key file.
+fn key_source(app_id: &str, data_dir: PathBuf) -> Box<dyn KeySource> {
+    if std::env::var(KEY_FILE_VARIABLE).as_deref() == Ok("1") {
+        tracing::warn!(
+            "{KEY_FILE_VARIABLE}=1: the vault key is kept in a file readable only by you, not in the OS keychain"
+        );
+        return Box::new(KeyFileSource::new(data_dir.join("vault.key")));
+    }
+    Box::new(KeychainKeySource::for_app(app_id))
+}
+
+/// Demo mode: the bundled emulator on loopback, its bridge page forwarding to
+/// this build's scheme.
+#[cfg(feature = "demo")]
+async fn demo_config(
+    scheme: &str,
+    scopes: Vec<String>,
+) -> Result<(Config, Option<kakao_emulator::RunningEmulator>), ErrorCode> {
+    let emulator = kakao_emulator::start(kakao_emulator::EmulatorConfig {
+        bridge_scheme: scheme.to_owned(),
+        ..kakao_emulator::EmulatorConfig::default()
+    })
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "the demo emulator did not start");
+        ErrorCode::Internal
+    })?;
+    let base = url::Url::parse(emulator.base_url()).map_err(|_| ErrorCode::Internal)?;
+    let redirect =
+        url::Url::parse(&emulator.bridge_redirect_uri()).map_err(|_| ErrorCode::Internal)?;
+    let config = Config::demo(&base, emulator.client_id(), &redirect, scopes)
+        .map_err(|error| error.code())?;
+    tracing::info!(emulator = %base, "demo mode: Kakao is the bundled emulator");
+    Ok((config, Some(emulator)))
+}
+
+/// Without the `demo` feature there is no emulator to fall back on: a build
+/// with no Kakao app key cannot log in, and says so.
+#[cfg(not(feature = "demo"))]
+async fn demo_config(
+    _scheme: &str,
+    _scopes: Vec<String>,
+) -> Result<(Config, Option<()>), ErrorCode> {
+    tracing::error!("no KAKAO_CLIENT_ID configured and this build has no demo emulator");
+    Err(ErrorCode::KakaoConfig)
+}
