@@ -52,7 +52,24 @@
     return first ? first.toUpperCase() : "?";
   }
 
-  const api = Object.freeze({ birthday, moment, timeLeft, initial });
+  // A UI string with its {name} placeholders filled in. The values are
+  // inserted as they are: a nickname may hold `$&` or `$1`, which
+  // String.prototype.replace would read as patterns.
+  function fill(template, vars) {
+    let text = String(template);
+    for (const [name, value] of Object.entries(vars || {})) {
+      text = text.split(`{${name}}`).join(String(value));
+    }
+    return text;
+  }
+
+  // Whether a URL from Rust may be put in an <img src>: only the data: URLs
+  // of cached raster images, never a network or script URL.
+  function isImageDataUrl(url) {
+    return typeof url === "string" && /^data:image\/(png|jpeg|gif|webp);base64,/.test(url);
+  }
+
+  const api = Object.freeze({ birthday, moment, timeLeft, initial, fill, isImageDataUrl });
   if (typeof module !== "undefined" && module.exports) {
     module.exports = api;
   } else {

@@ -59,3 +59,31 @@ test("moments are formatted in the user's language", () => {
   assert.notEqual(format.moment(ms, "ko"), format.moment(ms, "en"));
   assert.equal(format.moment(undefined, "en"), "");
 });
+
+test("placeholders take nicknames as they are, dollar signs and all", () => {
+  assert.equal(
+    format.fill("{name} 님으로 로그인했습니다.", { name: "$& $1 $$ $`" }),
+    "$& $1 $$ $` 님으로 로그인했습니다.",
+    "String.replace would expand $& into the placeholder itself"
+  );
+  assert.equal(format.fill("{a} and {a}", { a: "x" }), "x and x", "every occurrence");
+  assert.equal(format.fill("no placeholders", { a: "x" }), "no placeholders");
+  assert.equal(format.fill("{missing}", {}), "{missing}", "an unknown name stays visible");
+});
+
+test("only cached raster images may become an <img> source", () => {
+  assert.ok(format.isImageDataUrl("data:image/png;base64,iVBORw0KGgo="));
+  assert.ok(format.isImageDataUrl("data:image/jpeg;base64,/9j/4AAQ"));
+  for (const url of [
+    "https://k.kakaocdn.net/dn/a/img_110x110.jpg",
+    "javascript:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD4=",
+    "data:image/svg+xml;base64,PHN2Zz4=",
+    "",
+    null,
+    undefined,
+    42,
+  ]) {
+    assert.ok(!format.isImageDataUrl(url), `${String(url)} must not be shown`);
+  }
+});

@@ -23,11 +23,7 @@
   const $ = (id) => document.getElementById(id);
 
   function t(key, vars) {
-    let text = (strings[state.language] || strings.en)[key] || key;
-    for (const [name, value] of Object.entries(vars || {})) {
-      text = text.replace(`{${name}}`, value);
-    }
-    return text;
+    return format.fill((strings[state.language] || strings.en)[key] || key, vars);
   }
 
   // ---- rendering -------------------------------------------------------
@@ -67,7 +63,7 @@
   }
 
   function setAvatar(img, placeholder, dataUrl, nickname) {
-    if (dataUrl && dataUrl.startsWith("data:image/")) {
+    if (format.isImageDataUrl(dataUrl)) {
       img.src = dataUrl;
       img.alt = t("profile.avatarAlt", { name: nickname || "" });
       img.hidden = false;
@@ -94,10 +90,11 @@
       if (last) {
         $("continue-text").textContent = t("login.continueAs", { name: last.nickname || "" });
         const img = $("continue-avatar");
-        if (last.thumbnailDataUrl) {
+        if (format.isImageDataUrl(last.thumbnailDataUrl)) {
           img.src = last.thumbnailDataUrl;
           img.hidden = false;
         } else {
+          img.removeAttribute("src");
           img.hidden = true;
         }
       }

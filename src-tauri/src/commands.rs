@@ -128,3 +128,49 @@ pub fn bench_mark(mark: String) {
         bench::mark(name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The permissions the app's own permission files define.
+    fn app_permissions() -> Vec<String> {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/permissions/app.toml"),
+        )
+        .expect("the app's permission file");
+        text.lines()
+            .filter_map(|line| line.trim().strip_prefix("identifier = "))
+            .map(|id| id.trim_matches('"').to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_page_is_granted_the_apps_own_commands_and_nothing_else() {
+        let allowed = app_permissions();
+        assert_eq!(allowed.len(), 8, "one permission per command: {allowed:?}");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities");
+        let mut capabilities = 0;
+        for entry in std::fs::read_dir(&dir).expect("capabilities") {
+            let path = entry.expect("entry").path();
+            let capability: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("readable"))
+                    .expect("a capability is JSON");
+            capabilities += 1;
+            for permission in capability["permissions"].as_array().expect("a list") {
+                let name = permission
+                    .as_str()
+                    .or_else(|| permission["identifier"].as_str())
+                    .expect("a permission names itself");
+                assert!(
+                    allowed.iter().any(|a| a == name),
+                    "{}: {name} is not one of the app's own command permissions; the page must \
+                     not listen to app-wide events (core:event:*), read the deep-link plugin's \
+                     URLs (deep-link:*), the vault's store (store:*) or open URLs (opener:*)",
+                    path.display()
+                );
+            }
+        }
+        assert_eq!(capabilities, 1, "the main window's is the only capability");
+    }
+}

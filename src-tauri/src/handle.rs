@@ -4,6 +4,7 @@
 //! error, hand over a link, follow a login attempt. It holds no login logic;
 //! that is all in `kakao_desk_core::login`.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use kakao_desk_core::callback::DeepLink;
@@ -36,10 +37,42 @@ impl std::fmt::Debug for Opened {
     }
 }
 
+/// Links kept while start-up still opens the core. Anything can launch the
+/// app with links, so a flood beyond this drops the oldest: only the latest
+/// can belong to a login anyway.
+pub const MAX_EARLY_LINKS: usize = 32;
+
+/// The links that arrived before the core was open, oldest first, at most
+/// [`MAX_EARLY_LINKS`].
+#[derive(Debug, Default)]
+struct EarlyLinks(VecDeque<DeepLink>);
+
+impl EarlyLinks {
+    fn push(&mut self, link: DeepLink) {
+        if self.0.len() == MAX_EARLY_LINKS {
+            self.0.pop_front();
+            tracing::warn!("too many links before start-up finished; dropped the oldest");
+        }
+        self.0.push_back(link);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn into_vec(self) -> Vec<DeepLink> {
+        self.0.into()
+    }
+}
+
 /// Where the login core is.
 enum Core {
     /// Start-up is still opening it; links that arrive meanwhile wait here.
-    Opening(Vec<DeepLink>),
+    Opening(EarlyLinks),
     /// Start-up failed with this error.
     Failed(ErrorCode),
     /// Open.
@@ -71,7 +104,7 @@ impl LoginHandle {
         Self(Arc::new(Inner {
             app,
             scheme,
-            core: Mutex::new(Core::Opening(Vec::new())),
+            core: Mutex::new(Core::Opening(EarlyLinks::default())),
         }))
     }
 
@@ -104,7 +137,7 @@ impl LoginHandle {
     /// Start-up has opened the core: returns the links that waited for it.
     pub fn opened(&self, opened: Opened) -> Vec<DeepLink> {
         match std::mem::replace(&mut *self.core(), Core::Open(Arc::new(opened))) {
-            Core::Opening(early) => early,
+            Core::Opening(early) => early.into_vec(),
             _ => Vec::new(),
         }
     }
@@ -208,5 +241,39 @@ impl LoginHandle {
 fn session(view: crate::ipc::SessionView) -> AppEvent {
     AppEvent::Session {
         session: Box::new(view),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kakao_desk_core::callback::check_deep_link;
+
+    use super::*;
+
+    #[test]
+    fn links_before_start_up_are_kept_in_order_and_bounded() {
+        let link = |n: usize| {
+            check_deep_link(
+                &format!("dev.kakaodesk.desktop://oauth/callback?code=c{n}&state=s"),
+                "dev.kakaodesk.desktop",
+            )
+            .expect("routes")
+        };
+        let mut early = EarlyLinks::default();
+        for n in 0..MAX_EARLY_LINKS + 10 {
+            early.push(link(n));
+        }
+        let kept = early.into_vec();
+        assert_eq!(
+            kept.len(),
+            MAX_EARLY_LINKS,
+            "a flood of launches cannot grow memory without bound"
+        );
+        assert_eq!(kept.first(), Some(&link(10)), "the oldest are dropped");
+        assert_eq!(
+            kept.last(),
+            Some(&link(MAX_EARLY_LINKS + 9)),
+            "the newest, which may belong to a login, is kept"
+        );
     }
 }

@@ -18,6 +18,7 @@
 //!   an explicit permission in `src-tauri/permissions/`;
 //! - [`browser`]: the system browser the core opens Kakao's page in;
 //! - [`vault_store`]: the session vault's slots in tauri-plugin-store;
+//! - [`files`]: the data directory and store files, private to the user;
 //! - [`settings`]: the remembered UI language;
 //! - [`ipc`]: what crosses to the webview (events, `{code, message}` errors).
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@
 pub mod bench;
 pub mod browser;
 pub mod commands;
+pub mod files;
 pub mod handle;
 pub mod ipc;
 pub mod links;
@@ -48,6 +50,17 @@ use crate::ui_channel::UiChannel;
 /// there is nothing to show the user in that case but the panic message.
 pub fn run() {
     init_tracing();
+    let mut context = tauri::generate_context!();
+    let scheme = links::configured_scheme(context.config());
+    // The deep-link plugin, given the schemes, keeps the URL of a cold start
+    // (authorization code and state) for the app's lifetime and broadcasts it
+    // as an app-wide event. On Linux and Windows the shell reads the process's
+    // arguments itself and only needs the plugin to register the scheme, so
+    // the plugin gets no schemes to match (the bundler reads them from
+    // tauri.conf.json, not from here). macOS delivers links through the
+    // plugin's open-URL events.
+    #[cfg(not(target_os = "macos"))]
+    context.config_mut().plugins.0.remove("deep-link");
 
     tauri::Builder::default()
         // The plugins' authors prescribe this order: single-instance first, so a
@@ -59,16 +72,16 @@ pub fn run() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_store::Builder::new().build())
-        .setup(|app| {
+        .setup(move |app| {
             let handle = app.handle().clone();
             app.manage(Settings::load(&handle));
             app.manage(UiChannel::default());
-            let login = LoginHandle::new(handle.clone(), links::configured_scheme(app.config()));
+            let login = LoginHandle::new(handle.clone(), scheme.clone());
             app.manage(login.clone());
             // Vault, keychain and cache open while WebKit loads the page.
             tauri::async_runtime::spawn(startup::start(login));
 
-            register_schemes(&handle);
+            register_scheme(&handle, &scheme);
 
             // A cold start by a link: the URL is the only argument (Linux,
             // Windows). macOS delivers links as open-URL events instead.
@@ -99,7 +112,7 @@ pub fn run() {
             commands::unlink,
             commands::bench_mark,
         ])
-        .run(tauri::generate_context!())
+        .run(context)
         .expect("Kakao Desk could not start");
 }
 
@@ -155,7 +168,7 @@ fn focus_main_window(app: &tauri::AppHandle) {
     }
 }
 
-/// Registers the app's schemes with the desktop at start-up where the OS gives
+/// Registers the app's scheme with the desktop at start-up where the OS gives
 /// no install-time registration: on Linux (an AppImage or a binary run from a
 /// build tree has no desktop entry) and in Windows debug builds. Off the
 /// window's critical path: it spawns `xdg-mime` and `update-desktop-database`.
@@ -164,7 +177,7 @@ fn focus_main_window(app: &tauri::AppHandle) {
 /// package's desktop entry already registers the scheme, and the plugin's
 /// per-user entry would shadow it with a quoted `Exec` that xdg-utils' generic
 /// mode cannot run.
-fn register_schemes(handle: &tauri::AppHandle) {
+fn register_scheme(handle: &tauri::AppHandle, scheme: &str) {
     #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
     {
         use tauri_plugin_deep_link::DeepLinkExt;
@@ -175,11 +188,12 @@ fn register_schemes(handle: &tauri::AppHandle) {
             return;
         }
         let handle = handle.clone();
-        tauri::async_runtime::spawn_blocking(move || match handle.deep_link().register_all() {
-            Ok(()) => tracing::debug!("deep-link schemes registered"),
+        let scheme = scheme.to_owned();
+        tauri::async_runtime::spawn_blocking(move || match handle.deep_link().register(&scheme) {
+            Ok(()) => tracing::debug!("deep-link scheme registered"),
             Err(error) => tracing::warn!(%error, "could not register the deep-link scheme"),
         });
     }
     #[cfg(not(any(target_os = "linux", all(debug_assertions, windows))))]
-    let _ = handle;
+    let _ = (handle, scheme);
 }

@@ -4,10 +4,11 @@
 //! read and written from Rust only: the webview has no store permission, since
 //! the session vault lives in the same plugin.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use kakao_desk_core::{ErrorCode, Language};
-use tauri::{AppHandle, Wry};
+use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_store::{Store, StoreExt};
 
 use crate::ipc::IpcError;
@@ -18,6 +19,8 @@ const LANGUAGE_KEY: &str = "language";
 /// The remembered preferences (managed state).
 pub struct Settings {
     store: Option<Arc<Store<Wry>>>,
+    /// The store's file, made private before each save.
+    path: Option<PathBuf>,
     language: Mutex<Language>,
 }
 
@@ -46,6 +49,7 @@ impl Settings {
             .and_then(|v| v.as_str().and_then(Language::from_tag));
         Self {
             store,
+            path: app.path().app_data_dir().ok().map(|dir| dir.join(FILE)),
             language: Mutex::new(remembered.unwrap_or_else(system_language)),
         }
     }
@@ -67,7 +71,19 @@ impl Settings {
             .as_ref()
             .ok_or(IpcError::new(ErrorCode::Storage, language))?;
         store.set(LANGUAGE_KEY, language.tag());
-        store.save().map_err(|error| {
+        let saved = self
+            .path
+            .as_deref()
+            .ok_or_else(|| std::io::Error::other("no app data directory"))
+            .and_then(|path| {
+                if let Some(dir) = path.parent() {
+                    crate::files::private_dir(dir)?;
+                }
+                crate::files::private_file(path)
+            })
+            .map_err(|e| e.to_string())
+            .and_then(|()| store.save().map_err(|e| e.to_string()));
+        saved.map_err(|error| {
             tracing::warn!(%error, "could not save the language");
             IpcError::new(ErrorCode::Storage, language)
         })

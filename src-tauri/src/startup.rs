@@ -15,7 +15,7 @@ use std::sync::Arc;
 use kakao_desk_core::ErrorCode;
 use kakao_desk_core::cache::ProfileCache;
 use kakao_desk_core::clock::SystemClock;
-use kakao_desk_core::config::{Config, Resolution};
+use kakao_desk_core::config::{Config, Resolution, RuntimeOverrides};
 use kakao_desk_core::login::{KakaoLogin, LoginParts};
 use kakao_desk_core::vault::{KeyFileSource, KeySource, KeychainKeySource};
 use tauri::{AppHandle, Manager};
@@ -78,14 +78,15 @@ async fn open(app: &AppHandle, scheme: &str) -> Result<Opened, ErrorCode> {
         tracing::error!(%error, "no app data directory");
         ErrorCode::Storage
     })?;
-    std::fs::create_dir_all(&data_dir).map_err(|error| {
+    crate::files::private_dir(&data_dir).map_err(|error| {
         tracing::error!(%error, "cannot create the app data directory");
         ErrorCode::Storage
     })?;
-    let resolution = Config::resolve(|name| std::env::var(name).ok()).map_err(|error| {
-        tracing::error!(%error, "invalid Kakao configuration");
-        error.code()
-    })?;
+    let resolution = Config::resolve(|name| std::env::var(name).ok(), runtime_overrides())
+        .map_err(|error| {
+            tracing::error!(%error, "invalid Kakao configuration");
+            error.code()
+        })?;
     let (config, emulator) = match resolution {
         Resolution::Kakao(config) => (*config, None),
         Resolution::Demo { scopes } => {
@@ -94,7 +95,7 @@ async fn open(app: &AppHandle, scheme: &str) -> Result<Opened, ErrorCode> {
         }
     };
     let app_id = app.config().identifier.clone();
-    let slots = StoreSlots::new(app.clone());
+    let slots = StoreSlots::new(app.clone(), data_dir.clone());
     let browser = SystemBrowser(app.clone());
     let login = tauri::async_runtime::spawn_blocking(move || {
         // Keychain access is a blocking D-Bus call on Linux.
@@ -124,6 +125,19 @@ async fn open(app: &AppHandle, scheme: &str) -> Result<Opened, ErrorCode> {
         #[cfg(feature = "demo")]
         emulator: emulator.flatten(),
     })
+}
+
+/// Whether the runtime environment may name the Kakao hosts: in debug builds
+/// (the tests point them at the emulator), and in a release build only when
+/// it was built so on purpose (`KAKAO_DESK_ALLOW_HOST_OVERRIDE=1` at build
+/// time, as the benchmark does). Never in a shipped build, where whoever sets
+/// the environment would pick the issuer the app trusts.
+fn runtime_overrides() -> RuntimeOverrides {
+    if cfg!(debug_assertions) || option_env!("KAKAO_DESK_ALLOW_HOST_OVERRIDE") == Some("1") {
+        RuntimeOverrides::All
+    } else {
+        RuntimeOverrides::AllButHosts
+    }
 }
 
 /// The vault key's home: the OS keychain, or — only with the explicit opt-in —

@@ -11,10 +11,11 @@
 //! — which are ciphertext anyway.
 
 use std::io;
+use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use kakao_desk_core::vault::{Slot, VaultStorage};
+use kakao_desk_core::vault::{Slot, VaultStorage, is_set_aside};
 use tauri::{AppHandle, Wry};
 use tauri_plugin_store::StoreExt;
 
@@ -24,6 +25,8 @@ const ENVELOPE_KEY: &str = "envelope";
 #[derive(Clone)]
 pub struct StoreSlots {
     app: AppHandle<Wry>,
+    /// The app's data directory, where the plugin keeps the store files.
+    dir: PathBuf,
 }
 
 impl std::fmt::Debug for StoreSlots {
@@ -33,9 +36,10 @@ impl std::fmt::Debug for StoreSlots {
 }
 
 impl StoreSlots {
-    /// Slots in the app's data directory.
-    pub fn new(app: AppHandle<Wry>) -> Self {
-        Self { app }
+    /// Slots in the app's data directory `dir` (where the plugin resolves
+    /// relative store paths).
+    pub fn new(app: AppHandle<Wry>, dir: PathBuf) -> Self {
+        Self { app, dir }
     }
 
     fn file(name: &str) -> String {
@@ -50,6 +54,8 @@ impl StoreSlots {
                 store.delete(ENVELOPE_KEY);
             }
         }
+        // The plugin's plain write keeps the mode of a file that exists.
+        crate::files::private_file(&self.dir.join(Self::file(name)))?;
         // Saved now, not by the plugin's debounced auto-save: a refresh token
         // the vault reports as saved must be on disk.
         store.save().map_err(io::Error::other)
@@ -91,5 +97,15 @@ impl VaultStorage for StoreSlots {
             self.write_named(&aside, value.as_str().map(str::to_owned))?;
         }
         self.remove(slot)
+    }
+
+    fn remove_set_aside(&self) -> io::Result<()> {
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            if entry.file_name().to_str().is_some_and(is_set_aside) {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
     }
 }

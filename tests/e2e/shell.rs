@@ -131,6 +131,27 @@ async fn a_cold_start_link_waits_for_the_ui() {
         "[data-testid='error-message'][data-error-code='invalid_callback']",
     )
     .await;
+    // The page cannot reach the launch URL another way: the deep-link
+    // plugin keeps none, and the page may neither ask it nor listen for
+    // app-wide events.
+    let reached = app
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const { core, event } = window.__TAURI__;
+             const tried = (p) => p.then((r) => 'allowed:' + JSON.stringify(r), () => 'denied');
+             Promise.all([
+               tried(core.invoke('plugin:deep-link|get_current')),
+               tried(event.listen('deep-link://new-url', () => {})),
+             ]).then(done);",
+            vec![],
+        )
+        .await
+        .expect("script ran");
+    assert_eq!(
+        reached,
+        serde_json::json!(["denied", "denied"]),
+        "the page must not see the code of a launch URL"
+    );
     app.close().await.expect("close session");
     let log = desktop.app_log();
     assert!(

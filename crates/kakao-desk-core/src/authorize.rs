@@ -65,6 +65,9 @@ pub struct PendingLogin {
     pub(crate) redirect_mode: RedirectMode,
     pub(crate) started_at: SystemTime,
     pub(crate) deadline: SystemTime,
+    /// The authorize request asked for `openid`: the token answer must carry
+    /// an id_token.
+    pub(crate) expects_id_token: bool,
 }
 
 impl PendingLogin {
@@ -102,6 +105,12 @@ impl PendingLogin {
     pub fn nonce(&self) -> &Nonce {
         &self.nonce
     }
+
+    /// True when the authorize request asked for `openid`, so the token
+    /// answer must carry an id_token.
+    pub fn expects_id_token(&self) -> bool {
+        self.expects_id_token
+    }
 }
 
 /// A login ready for the browser: the pending login to keep and the URL to
@@ -135,9 +144,22 @@ pub fn begin(
         redirect_mode: config.redirect_mode,
         started_at: now,
         deadline: now + LOGIN_DEADLINE,
+        expects_id_token: requested_scopes(config, options)
+            .iter()
+            .any(|s| s == "openid"),
     };
     let url = SecretUrl::new(authorize_url(config, &pending, options));
     Ok(AuthorizeRequest { pending, url })
+}
+
+/// The scopes an authorize request asks for: this attempt's, else the
+/// configured ones.
+fn requested_scopes<'a>(config: &'a Config, options: &'a LoginOptions) -> &'a [String] {
+    if options.scopes.is_empty() {
+        &config.scopes
+    } else {
+        &options.scopes
+    }
 }
 
 /// The authorize URL of a pending login.
@@ -156,11 +178,7 @@ fn authorize_url(config: &Config, pending: &PendingLogin, options: &LoginOptions
         if !options.prompt.is_empty() {
             query.append_pair("prompt", &options.prompt.join(","));
         }
-        let scopes = if options.scopes.is_empty() {
-            &config.scopes
-        } else {
-            &options.scopes
-        };
+        let scopes = requested_scopes(config, options);
         if !scopes.is_empty() {
             query.append_pair("scope", &scopes.join(","));
         }

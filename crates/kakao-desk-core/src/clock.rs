@@ -5,12 +5,18 @@
 //! sleeping.
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// Now.
+    /// Now, on the wall clock: what expiries and deadlines are measured in.
     fn now(&self) -> SystemTime;
+
+    /// Now, on a monotonic clock: what rate limits are measured in, so a
+    /// wall clock set back cannot lift them.
+    fn instant(&self) -> Instant {
+        Instant::now()
+    }
 
     /// Now, in whole seconds since the Unix epoch (the unit of JWT claims and
     /// of Kakao's `expires_in`).
@@ -42,17 +48,18 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to: for tests and simulations.
+/// A clock that moves only when told to: for tests and simulations. Its
+/// monotonic time moves with its wall time from the instant it was made.
 #[derive(Debug)]
 pub struct ManualClock {
-    now: Mutex<SystemTime>,
+    now: Mutex<(SystemTime, Instant)>,
 }
 
 impl ManualClock {
     /// A clock standing at `start`.
     pub fn new(start: SystemTime) -> Self {
         Self {
-            now: Mutex::new(start),
+            now: Mutex::new((start, Instant::now())),
         }
     }
 
@@ -61,21 +68,27 @@ impl ManualClock {
         Self::new(from_unix_seconds(seconds))
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward (wall and monotonic time alike).
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *now += by;
+        now.0 += by;
+        now.1 += by;
     }
 
-    /// Sets the clock.
+    /// Sets the wall clock (the monotonic time does not move: a wall clock
+    /// can be set back, a monotonic one cannot).
     pub fn set(&self, to: SystemTime) {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to;
+        self.now.lock().unwrap_or_else(|e| e.into_inner()).0 = to;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+        self.now.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
+    fn instant(&self) -> Instant {
+        self.now.lock().unwrap_or_else(|e| e.into_inner()).1
     }
 }
 
@@ -96,6 +109,24 @@ mod tests {
             clock.unix_now(),
             1_061,
             "advance moves it by exactly the duration"
+        );
+    }
+
+    #[test]
+    fn setting_the_wall_clock_back_does_not_move_monotonic_time() {
+        let clock = ManualClock::at_unix(1_000);
+        let start = clock.instant();
+        clock.advance(Duration::from_secs(30));
+        assert_eq!(
+            clock.instant() - start,
+            Duration::from_secs(30),
+            "advance moves both"
+        );
+        clock.set(from_unix_seconds(0));
+        assert_eq!(
+            clock.instant() - start,
+            Duration::from_secs(30),
+            "a wall clock set back leaves the monotonic one where it was"
         );
     }
 

@@ -34,6 +34,7 @@ pub const VARIABLES: [&str; 7] = [
 /// Why a configuration was refused. Every variant is a publisher's mistake, so
 /// the user sees [`ErrorCode::KakaoConfig`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The value is not an absolute URL.
     #[error("{variable} is not a valid absolute URL")]
@@ -60,6 +61,31 @@ pub enum ConfigError {
     /// Loopback mode needs an `http://` redirect URI on a loopback host.
     #[error("loopback mode needs an http redirect URI on 127.0.0.1, [::1] or localhost")]
     LoopbackNeedsLoopbackUri,
+    /// Loopback mode with `localhost`: browsers may try `::1` first while the
+    /// receiver listens on one address, so the redirect must name the address
+    /// (RFC 8252 §8.3).
+    #[error(
+        "loopback mode needs an IP literal: register http://127.0.0.1:PORT/… (not localhost) in the Kakao console and in KAKAO_REDIRECT_URI"
+    )]
+    LoopbackNeedsIpLiteral,
+    /// A Kakao host set in the runtime environment of a build that takes its
+    /// hosts from the build only.
+    #[error("{variable} cannot be set at run time in this build; set it when building the app")]
+    HostOverride {
+        /// The variable at fault.
+        variable: &'static str,
+    },
+}
+
+/// Which variables the runtime environment may set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeOverrides {
+    /// Every variable (debug builds, tests, a publisher's own test builds).
+    All,
+    /// Every variable but the Kakao hosts (`KAKAO_AUTH_BASE_URL`,
+    /// `KAKAO_API_BASE_URL`): in a shipped build, whoever sets the
+    /// environment must not pick the issuer the app trusts.
+    AllButHosts,
 }
 
 impl ConfigError {
@@ -229,11 +255,21 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] for any value that is present but wrong. A bad value is
     /// never silently replaced by a default.
-    pub fn resolve(lookup: impl Fn(&str) -> Option<String>) -> Result<Resolution, ConfigError> {
-        Self::resolve_layers(lookup, build_time_defaults)
+    /// `overrides` says which variables the runtime environment may set: a
+    /// release build passes [`RuntimeOverrides::AllButHosts`].
+    ///
+    /// # Errors
+    /// [`ConfigError`] for any value that is present but wrong, or a host set
+    /// at run time where `overrides` forbids it.
+    pub fn resolve(
+        lookup: impl Fn(&str) -> Option<String>,
+        overrides: RuntimeOverrides,
+    ) -> Result<Resolution, ConfigError> {
+        Self::resolve_layers_with(lookup, build_time_defaults, overrides)
     }
 
-    /// [`Config::resolve`] with the build-time layer injected too.
+    /// [`Config::resolve`] with the build-time layer injected too, and every
+    /// runtime override allowed.
     ///
     /// # Errors
     /// As [`Config::resolve`].
@@ -241,8 +277,27 @@ impl Config {
         runtime: impl Fn(&str) -> Option<String>,
         build_time: impl Fn(&str) -> Option<&'static str>,
     ) -> Result<Resolution, ConfigError> {
+        Self::resolve_layers_with(runtime, build_time, RuntimeOverrides::All)
+    }
+
+    /// [`Config::resolve_layers`] with the runtime policy injected.
+    ///
+    /// # Errors
+    /// As [`Config::resolve`].
+    pub fn resolve_layers_with(
+        runtime: impl Fn(&str) -> Option<String>,
+        build_time: impl Fn(&str) -> Option<&'static str>,
+        overrides: RuntimeOverrides,
+    ) -> Result<Resolution, ConfigError> {
+        let set = |v: &String| !v.trim().is_empty();
+        if overrides == RuntimeOverrides::AllButHosts {
+            for variable in ["KAKAO_AUTH_BASE_URL", "KAKAO_API_BASE_URL"] {
+                if runtime(variable).is_some_and(|v| set(&v)) {
+                    return Err(ConfigError::HostOverride { variable });
+                }
+            }
+        }
         let get = |name: &str| -> Option<String> {
-            let set = |v: &String| !v.trim().is_empty();
             runtime(name)
                 .filter(set)
                 .or_else(|| build_time(name).map(str::to_owned).filter(set))
@@ -261,8 +316,13 @@ impl Config {
             None if redirect_uri.is_loopback_http() => RedirectMode::Loopback,
             None => RedirectMode::Bridge,
         };
-        if redirect_mode == RedirectMode::Loopback && !redirect_uri.is_loopback_http() {
-            return Err(ConfigError::LoopbackNeedsLoopbackUri);
+        if redirect_mode == RedirectMode::Loopback {
+            if !redirect_uri.is_loopback_http() {
+                return Err(ConfigError::LoopbackNeedsLoopbackUri);
+            }
+            if matches!(redirect_uri.url().host(), Some(url::Host::Domain(_))) {
+                return Err(ConfigError::LoopbackNeedsIpLiteral);
+            }
         }
         Ok(Resolution::Kakao(Box::new(Config {
             client_id,
@@ -548,6 +608,83 @@ mod tests {
                 "config errors are the publisher's"
             );
         }
+    }
+
+    #[test]
+    fn a_shipped_build_takes_the_kakao_hosts_from_the_build_only() {
+        for variable in ["KAKAO_AUTH_BASE_URL", "KAKAO_API_BASE_URL"] {
+            let refused = Config::resolve_layers_with(
+                env(&[
+                    ("KAKAO_CLIENT_ID", "abc"),
+                    (variable, "https://evil.example"),
+                ]),
+                none,
+                RuntimeOverrides::AllButHosts,
+            );
+            assert_eq!(
+                refused.err(),
+                Some(ConfigError::HostOverride { variable }),
+                "whoever sets the environment must not pick the trusted issuer"
+            );
+            assert!(
+                Config::resolve_layers_with(
+                    env(&[
+                        ("KAKAO_CLIENT_ID", "abc"),
+                        (variable, "https://evil.example")
+                    ]),
+                    none,
+                    RuntimeOverrides::All,
+                )
+                .is_ok(),
+                "a debug build still may (the tests point it at the emulator)"
+            );
+        }
+        let build = |name: &str| match name {
+            "KAKAO_API_BASE_URL" => Some("https://build.example/"),
+            _ => None,
+        };
+        let config = kakao(Config::resolve_layers_with(
+            env(&[("KAKAO_CLIENT_ID", "from-env")]),
+            build,
+            RuntimeOverrides::AllButHosts,
+        ));
+        assert_eq!(
+            config.api_base_url.url().as_str(),
+            "https://build.example/",
+            "a host baked in at build time is used"
+        );
+        assert_eq!(
+            config.client_id, "from-env",
+            "other variables still come from the environment"
+        );
+    }
+
+    #[test]
+    fn loopback_mode_needs_an_ip_literal() {
+        let refused = Config::resolve_layers(
+            env(&[
+                ("KAKAO_CLIENT_ID", "abc"),
+                ("KAKAO_REDIRECT_URI", "http://localhost:8765/oauth/callback"),
+            ]),
+            none,
+        );
+        assert_eq!(
+            refused.err(),
+            Some(ConfigError::LoopbackNeedsIpLiteral),
+            "the receiver listens on one address; a browser may try ::1 for localhost first"
+        );
+        let ipv6 = kakao(Config::resolve_layers(
+            env(&[
+                ("KAKAO_CLIENT_ID", "abc"),
+                ("KAKAO_REDIRECT_URI", "http://[::1]:8765/oauth/callback"),
+            ]),
+            none,
+        ));
+        assert_eq!(
+            ipv6.redirect_mode,
+            RedirectMode::Loopback,
+            "an IPv6 literal is fine"
+        );
     }
 
     #[test]

@@ -5,9 +5,16 @@
 //! tab") and hands the URL to the same callback intake as a deep link. It
 //! stops serving after the callback that ends the login; the owner closes the
 //! socket by dropping the [`LoopbackListener`] after that, on cancel or at the
-//! deadline (see [`crate::login::KakaoLogin::await_callback`]). Requests to other paths (a browser's
-//! `/favicon.ico`) get a 404 and do not end it; neither does a forged callback
-//! whose `state` is wrong, so a local process cannot cancel a real login.
+//! deadline (see [`crate::login::KakaoLogin::await_callback`]). Requests to
+//! other paths (a browser's `/favicon.ico`) get a 404 and do not end it;
+//! neither does a forged callback whose `state` is wrong, so a local process
+//! cannot cancel a real login.
+//!
+//! Connections are read concurrently, up to [`MAX_CONNECTIONS`] at a time and
+//! each for at most [`READ_TIMEOUT`], so an idle socket a browser opened ahead
+//! (or a local process that connects and says nothing) cannot hold up the
+//! real callback. An `accept` error (out of file descriptors, say) is retried
+//! after a pause rather than in a busy loop.
 //!
 //! [RFC 8252 §7.3]: https://www.rfc-editor.org/rfc/rfc8252#section-7.3
 
@@ -17,15 +24,21 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
 
 use crate::config::RedirectUri;
 use crate::{ErrorCode, Language};
 
 /// Longest request head read. A callback request line is well under 4 KiB.
 const MAX_REQUEST_HEAD: usize = 8 * 1024;
-/// How long one connection may take to send its request head, so a stalled
-/// connection cannot hold the one-shot listener.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one connection may take to send its request head.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections read at the same time; more wait in the listen queue.
+pub const MAX_CONNECTIONS: usize = 8;
+/// The pause after a failed `accept` before the next.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long an answer may take to write.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The loopback receiver could not listen.
 #[derive(Debug, Error)]
@@ -127,35 +140,64 @@ impl LoopbackListener {
         language: Language,
         mut handle: impl FnMut(&str) -> Outcome<T>,
     ) -> T {
+        // Each connection's request is read in a task of its own; dropping
+        // the set when the callback is done closes the others.
+        let mut reading: JoinSet<Option<(TcpStream, String)>> = JoinSet::new();
         loop {
-            let Ok((mut stream, _)) = self.listener.accept().await else {
-                continue;
-            };
-            let Some(target) = read_target(&mut stream).await else {
-                respond(&mut stream, "400 Bad Request", None, language).await;
-                continue;
-            };
-            let path = target.split('?').next().unwrap_or_default();
-            if path != self.path {
-                respond(&mut stream, "404 Not Found", None, language).await;
-                continue;
-            }
-            let url = format!("{}{}", self.origin, target);
-            match handle(&url) {
-                Outcome::Done(value, page) => {
-                    respond(&mut stream, "200 OK", Some(page), language).await;
-                    tracing::debug!("loopback receiver done; closing");
-                    return value;
+            tokio::select! {
+                accepted = self.listener.accept(), if reading.len() < MAX_CONNECTIONS => {
+                    match accepted {
+                        Ok((stream, _)) => {
+                            reading.spawn(read_callback(stream, self.path.clone(), language));
+                        }
+                        Err(error) => {
+                            tracing::debug!(%error, "loopback accept failed; pausing");
+                            tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        }
+                    }
                 }
-                Outcome::Continue(page) => {
-                    respond(&mut stream, "400 Bad Request", Some(page), language).await
+                Some(read) = reading.join_next(), if !reading.is_empty() => {
+                    let Ok(Some((mut stream, target))) = read else {
+                        continue;
+                    };
+                    let url = format!("{}{}", self.origin, target);
+                    match handle(&url) {
+                        Outcome::Done(value, page) => {
+                            respond(&mut stream, "200 OK", Some(page), language).await;
+                            tracing::debug!("loopback receiver done; closing");
+                            return value;
+                        }
+                        Outcome::Continue(page) => {
+                            respond(&mut stream, "400 Bad Request", Some(page), language).await;
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-/// Reads the request head and returns the target of a `GET`.
+/// Reads one connection's request: the target of a `GET` to the callback
+/// path, or `None` after answering anything else (400, or 404 for another
+/// path such as `/favicon.ico`).
+async fn read_callback(
+    mut stream: TcpStream,
+    path: String,
+    language: Language,
+) -> Option<(TcpStream, String)> {
+    let Some(target) = read_target(&mut stream).await else {
+        respond(&mut stream, "400 Bad Request", None, language).await;
+        return None;
+    };
+    if target.split('?').next().unwrap_or_default() != path {
+        respond(&mut stream, "404 Not Found", None, language).await;
+        return None;
+    }
+    Some((stream, target))
+}
+
+/// Reads the request head (at most [`MAX_REQUEST_HEAD`] bytes, within
+/// [`READ_TIMEOUT`]) and returns the target of a `GET`.
 async fn read_target(stream: &mut TcpStream) -> Option<String> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0_u8; 1024];
@@ -170,13 +212,20 @@ async fn read_target(stream: &mut TcpStream) -> Option<String> {
         Some(())
     };
     tokio::time::timeout(READ_TIMEOUT, read).await.ok()??;
-    let line = std::str::from_utf8(&head).ok()?.lines().next()?.to_owned();
+    request_target(&head).map(str::to_owned)
+}
+
+/// The target of an HTTP/1.x `GET` request, from the raw bytes of its head
+/// (`GET /oauth/callback?code=… HTTP/1.1\r\n…`); `None` for anything else:
+/// not UTF-8, another method, a target that is not a path, an empty line.
+pub fn request_target(head: &[u8]) -> Option<&str> {
+    let line = std::str::from_utf8(head).ok()?.lines().next()?;
     let mut parts = line.split(' ');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("GET"), Some(target), Some(version))
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("GET"), Some(target), Some(version), None)
             if target.starts_with('/') && version.starts_with("HTTP/1.") =>
         {
-            Some(target.to_owned())
+            Some(target)
         }
         _ => None,
     }
@@ -195,10 +244,14 @@ async fn respond(stream: &mut TcpStream, status: &str, page: Option<Page>, langu
          Connection: close\r\n\r\n",
         body.len()
     );
-    // The browser may already be gone; nothing to do about it.
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(body.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    // The browser may already be gone (or not reading); nothing to do about
+    // it but not to wait for it.
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, write).await;
 }
 
 /// The page shown in the browser tab. Static text only: nothing from the
@@ -242,26 +295,7 @@ mod tests {
 
     #[tokio::test]
     async fn serves_one_callback_then_closes() {
-        let redirect = RedirectUri::parse("http://127.0.0.1:1/oauth/callback").expect("valid");
-        // Port 1 is privileged; bind an ephemeral port with the same path instead.
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let receiver = LoopbackListener {
-            listener,
-            path: redirect.url().path().to_owned(),
-            origin: format!("http://{addr}"),
-        };
-        let server = tokio::spawn(async move {
-            receiver
-                .serve(Language::En, |url| {
-                    if url.contains("state=good") {
-                        Outcome::Done(url.to_owned(), Page::Success)
-                    } else {
-                        Outcome::Continue(Page::Failure(ErrorCode::StateMismatch))
-                    }
-                })
-                .await
-        });
+        let (addr, server) = receiver().await;
         let favicon = get(addr, "GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n").await;
         assert!(
             favicon.starts_with("HTTP/1.1 404"),
@@ -309,6 +343,84 @@ mod tests {
             TcpStream::connect(addr).await.is_err(),
             "the listener is closed after one callback"
         );
+    }
+
+    /// A receiver on an ephemeral port that ends at the request naming
+    /// `state=good`.
+    async fn receiver() -> (SocketAddr, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let receiver = LoopbackListener {
+            listener,
+            path: "/oauth/callback".to_owned(),
+            origin: format!("http://{addr}"),
+        };
+        let server = tokio::spawn(async move {
+            receiver
+                .serve(Language::En, |url| {
+                    if url.contains("state=good") {
+                        Outcome::Done(url.to_owned(), Page::Success)
+                    } else {
+                        Outcome::Continue(Page::Failure(ErrorCode::StateMismatch))
+                    }
+                })
+                .await
+        });
+        (addr, server)
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_does_not_hold_up_the_callback() {
+        let (addr, server) = receiver().await;
+        // A browser's pre-opened socket, or a local process that says nothing.
+        let idle = TcpStream::connect(addr).await.expect("connect");
+        let genuine = get(
+            addr,
+            "GET /oauth/callback?code=a&state=good HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await;
+        assert!(
+            genuine.starts_with("HTTP/1.1 200"),
+            "the callback is answered"
+        );
+        server.await.expect("server task");
+        let mut idle = idle;
+        let mut answer = Vec::new();
+        let _ = idle.read_to_end(&mut answer).await;
+        assert!(
+            answer.is_empty(),
+            "the callback did not wait behind the idle connection: that one was never \
+             answered, only closed when the login ended (a one-at-a-time server answers it \
+             first, after its read timeout): {:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+
+    #[test]
+    fn request_targets_come_from_get_request_lines_only() {
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (
+                b"GET /oauth/callback?code=a HTTP/1.1\r\nHost: x\r\n\r\n",
+                Some("/oauth/callback?code=a"),
+            ),
+            (b"GET / HTTP/1.0\r\n\r\n", Some("/")),
+            (b"POST /oauth/callback HTTP/1.1\r\n\r\n", None),
+            (b"GET http://evil/ HTTP/1.1\r\n\r\n", None),
+            (b"GET /a HTTP/2\r\n\r\n", None),
+            (b"GET /a HTTP/1.1 extra\r\n\r\n", None),
+            (b"GET  /a HTTP/1.1\r\n\r\n", None),
+            (b"\r\n\r\n", None),
+            (b"\xff\xfe GET /a HTTP/1.1\r\n\r\n", None),
+            (b"", None),
+        ];
+        for (head, want) in cases {
+            assert_eq!(
+                request_target(head),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
     }
 
     #[tokio::test]

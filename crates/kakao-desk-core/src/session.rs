@@ -217,6 +217,13 @@ struct RecordIn {
     scopes: Vec<String>,
 }
 
+/// `secs` after `now`; `now` itself when that would overflow the clock (the
+/// token is then taken as expired, never a panic). Lifetimes are checked to be
+/// believable when Kakao's answer is read.
+fn after(now: SystemTime, secs: u64) -> SystemTime {
+    now.checked_add(Duration::from_secs(secs)).unwrap_or(now)
+}
+
 impl SessionRecord {
     /// A new record from a code exchange. Kakao always returns a refresh
     /// token there; without one the record cannot be made.
@@ -231,9 +238,8 @@ impl SessionRecord {
             session_jwt,
             kakao_id,
             access_token: tokens.access_token,
-            access_expires_at: now + Duration::from_secs(tokens.expires_in),
-            refresh_expires_at: now
-                + Duration::from_secs(tokens.refresh_token_expires_in.unwrap_or(0)),
+            access_expires_at: after(now, tokens.expires_in),
+            refresh_expires_at: after(now, tokens.refresh_token_expires_in.unwrap_or(0)),
             refresh_token,
             id_token: tokens.id_token,
             scopes: tokens.scope.unwrap_or_default(),
@@ -245,11 +251,11 @@ impl SessionRecord {
     /// (otherwise the old ones stay); the id_token and scopes only when sent.
     pub fn apply_refresh(&mut self, tokens: TokenSet, now: SystemTime) {
         self.access_token = tokens.access_token;
-        self.access_expires_at = now + Duration::from_secs(tokens.expires_in);
+        self.access_expires_at = after(now, tokens.expires_in);
         if let Some(refresh) = tokens.refresh_token {
             self.refresh_token = refresh;
             if let Some(secs) = tokens.refresh_token_expires_in {
-                self.refresh_expires_at = now + Duration::from_secs(secs);
+                self.refresh_expires_at = after(now, secs);
             }
         }
         if let Some(id_token) = tokens.id_token {
@@ -471,6 +477,28 @@ mod tests {
             "id_token kept when absent"
         );
         assert_eq!(record.scopes.len(), 2, "scopes kept when absent");
+    }
+
+    #[test]
+    fn lifetimes_that_overflow_the_clock_do_not_panic() {
+        let huge = || TokenSet {
+            access_token: AccessToken::new("at"),
+            expires_in: u64::MAX,
+            refresh_token: Some(RefreshToken::new("rt")),
+            refresh_token_expires_in: Some(u64::MAX),
+            id_token: None,
+            scope: None,
+        };
+        let mut record =
+            SessionRecord::from_login(SessionJwt::new("jwt"), KakaoId::new(1), huge(), at(10))
+                .expect("a refresh token was given");
+        assert_eq!(
+            record.access_expires_at,
+            at(10),
+            "an expiry past the end of time is taken as expired, not a panic"
+        );
+        record.apply_refresh(huge(), at(20));
+        assert_eq!(record.refresh_expires_at, at(20), "the same on refresh");
     }
 
     #[test]

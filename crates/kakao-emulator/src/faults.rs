@@ -28,6 +28,9 @@ pub enum Fault {
     /// has not agreed to an item the call needs (`docs/kakao-api.md` §6; the field names
     /// come from the SDKs' models, the exact body is UNCONFIRMED).
     InsufficientScope,
+    /// The normal token answer without its `id_token` (the rest untouched):
+    /// a downgrade a client that asked for OpenID Connect must refuse.
+    DropIdToken,
 }
 
 /// How often an injected fault fires.

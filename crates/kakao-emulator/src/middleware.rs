@@ -116,9 +116,24 @@ pub(crate) async fn apply(
             next.run(request).await
         }
         Fault::TruncatedJson => truncate(next.run(request).await).await,
+        Fault::DropIdToken => drop_id_token(next.run(request).await).await,
     };
     response.extensions_mut().insert(AppliedFault(fault));
     response
+}
+
+async fn drop_id_token(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let Ok(serde_json::Value::Object(mut answer)) = serde_json::from_slice(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    answer.remove("id_token");
+    let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 async fn truncate(response: Response) -> Response {

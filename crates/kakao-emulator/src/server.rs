@@ -127,6 +127,17 @@ impl RunningEmulator {
         &self.state
     }
 
+    /// A JWT with exactly `claims`, signed with the key the emulator's JWKS
+    /// publishes (header `{"alg":"RS256","typ":"JWT","kid":…}`): for tests of
+    /// how a client treats a token Kakao's key signed but whose claims are
+    /// wrong.
+    ///
+    /// # Errors
+    /// The signer's message if signing fails.
+    pub fn sign_jwt(&self, claims: &serde_json::Value) -> Result<String, String> {
+        self.state.shared().key.sign(claims)
+    }
+
     /// Stops accepting connections, ends hung requests and waits for the
     /// server task (at most a few seconds, then it is aborted).
     pub async fn shutdown(mut self) {

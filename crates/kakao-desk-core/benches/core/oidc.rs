@@ -5,6 +5,7 @@ use std::hint::black_box;
 
 use criterion::Criterion;
 use kakao_desk_core::authorize::{LoginOptions, begin};
+use kakao_desk_core::clock::ManualClock;
 use kakao_desk_core::config::{Config, Resolution};
 use kakao_desk_core::kakao::{ClientOptions, KakaoClient};
 use kakao_desk_core::oidc::IdTokenVerifier;
@@ -86,9 +87,10 @@ pub fn verify_cached_jwks(c: &mut Criterion) {
         }))
         .unwrap_or_else(|e| panic!("the emulator must start: {e}"));
     let (config, client, token, nonce) = rt.block_on(login(&emulator));
-    let verifier = IdTokenVerifier::new();
+    let verifier = IdTokenVerifier::new(config.auth_base_url.clone());
+    let clock = ManualClock::new(t0());
     let claims = rt
-        .block_on(verifier.verify(&client, &token, &config.client_id, &nonce, t0()))
+        .block_on(verifier.verify(&client, &token, &config.client_id, &nonce, &clock))
         .unwrap_or_else(|e| panic!("a genuine id_token verifies: {e}"));
     assert_eq!(
         claims.sub, "1376016924426111111",
@@ -115,7 +117,7 @@ pub fn verify_cached_jwks(c: &mut Criterion) {
                 black_box(&token),
                 &config.client_id,
                 &nonce,
-                black_box(t0()),
+                black_box(&clock),
             ))
             .unwrap_or_else(|e| panic!("verify: {e}"))
         });

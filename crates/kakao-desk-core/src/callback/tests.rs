@@ -118,6 +118,7 @@ mod intake {
             redirect_mode: mode,
             started_at: at(0),
             deadline: at(600),
+            expects_id_token: false,
         })
     }
 

@@ -5,6 +5,12 @@ use serde::Deserialize;
 
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 
+/// The longest token lifetime believed from an answer. Kakao's are hours (the
+/// access token) and two months (the refresh token); anything beyond a year
+/// is a malformed answer, and would overflow the clock arithmetic of an
+/// absolute expiry.
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 365 * 24 * 3600;
+
 /// A token endpoint answer ([RFC 6749 §5.1], `docs/kakao-api.md` §3.1–3.2).
 ///
 /// [RFC 6749 §5.1]: https://www.rfc-editor.org/rfc/rfc6749#section-5.1
@@ -43,13 +49,21 @@ pub(crate) struct RawTokenSet {
 
 impl RawTokenSet {
     /// Moves the strings into their newtypes; `None` for a token type other
-    /// than bearer or an empty access token.
+    /// than bearer, an empty access token, or a lifetime of zero or beyond
+    /// [`MAX_TOKEN_LIFETIME_SECS`].
     pub(crate) fn into_tokens(self) -> Option<TokenSet> {
         let bearer = self
             .token_type
             .as_deref()
             .is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
-        if !bearer || self.access_token.is_empty() {
+        let believable = |secs: u64| (1..=MAX_TOKEN_LIFETIME_SECS).contains(&secs);
+        if !bearer
+            || self.access_token.is_empty()
+            || !believable(self.expires_in)
+            || self
+                .refresh_token_expires_in
+                .is_some_and(|s| !believable(s))
+        {
             return None;
         }
         Some(TokenSet {
@@ -96,4 +110,57 @@ pub struct Discovery {
     /// Algorithms Kakao signs id_tokens with (RS256).
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(json: &str) -> Option<TokenSet> {
+        serde_json::from_str::<RawTokenSet>(json)
+            .expect("the shape parses")
+            .into_tokens()
+    }
+
+    #[test]
+    fn a_kakao_answer_becomes_tokens() {
+        let set = tokens(
+            r#"{"token_type":"bearer","access_token":"a","expires_in":21599,
+                "refresh_token":"r","refresh_token_expires_in":5183999,"scope":"openid profile_nickname"}"#,
+        )
+        .expect("Kakao's documented answer");
+        assert_eq!(set.expires_in, 21_599);
+        assert_eq!(
+            set.scope.as_deref(),
+            Some(&["openid".to_owned(), "profile_nickname".to_owned()][..])
+        );
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_a_malformed_answer() {
+        for (json, why) in [
+            (
+                r#"{"token_type":"bearer","access_token":"a","expires_in":18446744073709551615}"#,
+                "u64::MAX seconds would overflow now + expires_in",
+            ),
+            (
+                r#"{"token_type":"bearer","access_token":"a","expires_in":31536001}"#,
+                "more than a year",
+            ),
+            (
+                r#"{"token_type":"bearer","access_token":"a","expires_in":0}"#,
+                "a token that is already dead",
+            ),
+            (
+                r#"{"token_type":"bearer","access_token":"a","expires_in":21599,"refresh_token":"r","refresh_token_expires_in":18446744073709551615}"#,
+                "an absurd refresh token lifetime",
+            ),
+            (
+                r#"{"token_type":"mac","access_token":"a","expires_in":21599}"#,
+                "not a bearer token",
+            ),
+        ] {
+            assert!(tokens(json).is_none(), "{why}: refused, not believed");
+        }
+    }
 }

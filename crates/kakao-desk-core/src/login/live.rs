@@ -152,10 +152,6 @@ impl LiveSession {
         self.read().as_ref().and_then(|l| l.profile.clone())
     }
 
-    pub(super) fn access_token(&self) -> Option<AccessToken> {
-        self.read().as_ref().map(|l| l.record.access_token.clone())
-    }
-
     pub(super) fn is_offline(&self) -> bool {
         self.offline.load(Ordering::Relaxed)
     }

@@ -39,7 +39,7 @@ use crate::callback::{Callback, DeepLink};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::kakao::{AccessTokenInfo, ClientOptions, KakaoClient};
-use crate::oidc::IdTokenVerifier;
+use crate::oidc::{IdTokenVerifier, OidcError};
 use crate::profile::{KakaoId, KakaoProfile, PublicProfile};
 use crate::session::DEFAULT_SESSION_LIFETIME;
 use crate::vault::{KeySource, MemoryVaultStorage, Vault, VaultStorage, random_vault_key};
@@ -169,11 +169,12 @@ impl KakaoLogin {
             }
             Err(error) => return Err(error.into()),
         };
+        let oidc = IdTokenVerifier::new(parts.config.auth_base_url.clone());
         Ok(Self {
             config: parts.config,
             clock: parts.clock,
             kakao,
-            oidc: IdTokenVerifier::new(),
+            oidc,
             cache: Mutex::new(parts.cache),
             browser: parts.browser,
             memory_only,
@@ -298,6 +299,16 @@ impl KakaoLogin {
             )?;
         drop(code);
         let now = self.clock.now();
+        let granted_openid = tokens
+            .scope
+            .as_ref()
+            .is_some_and(|scopes| scopes.iter().any(|s| s == "openid"));
+        if tokens.id_token.is_none() && (pending.expects_id_token() || granted_openid) {
+            // Without the id_token the nonce is never checked: a login that
+            // asked for OpenID Connect does not go on without it.
+            tracing::warn!("the login asked for openid but Kakao sent no id_token");
+            return Err(OidcError::Missing.into());
+        }
         let mut claimed_id = None;
         if let Some(id_token) = &tokens.id_token {
             let claims = self
@@ -307,7 +318,7 @@ impl KakaoLogin {
                     id_token,
                     &self.config.client_id,
                     pending.nonce(),
-                    now,
+                    &*self.clock,
                 )
                 .await
                 .inspect_err(|e| tracing::warn!(error = %e, "id_token refused"))?;
@@ -478,17 +489,25 @@ impl KakaoLogin {
         }
     }
 
-    /// Signs out: revokes the token at Kakao (`/v1/user/logout`), then wipes
-    /// the local session even if Kakao failed. The cached profile stays.
+    /// Signs out: revokes the tokens at Kakao (`/v1/user/logout`) — after a
+    /// refresh when the access token has expired, so the refresh token is not
+    /// left alive at Kakao — then wipes the local session even if Kakao
+    /// failed. The cached profile stays.
     ///
     /// # Errors
     /// `storage` only when the local wipe failed; a Kakao failure is logged,
     /// not returned.
     pub async fn logout(&self) -> Result<(), LoginError> {
-        if let Some(token) = self.live.access_token()
-            && let Err(error) = self.kakao.logout(&token).await
-        {
-            tracing::warn!(kakao_code = %error.kakao_code(), "Kakao logout failed; signing out locally anyway");
+        if self.live.is_signed_in() {
+            let revoked = self
+                .live
+                .with_token("logout", &self.kakao, &*self.clock, |token| async move {
+                    self.kakao.logout(&token).await
+                })
+                .await;
+            if let Err(error) = revoked {
+                tracing::warn!(code = %error.code(), "Kakao logout failed; signing out locally anyway");
+            }
         }
         self.live.clear()?;
         tracing::info!("signed out");

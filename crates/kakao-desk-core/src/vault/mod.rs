@@ -44,7 +44,7 @@ pub use key::{
     MemoryKeySource, random_vault_key,
 };
 pub use slot::{HEADER_LEN, MAX_ENVELOPE_LEN, MAX_PLAINTEXT_LEN, Slot};
-pub use storage::{FileVaultStorage, MemoryVaultStorage, VaultStorage};
+pub use storage::{FileVaultStorage, MemoryVaultStorage, VaultStorage, is_set_aside};
 
 use crate::ErrorCode;
 use crate::secret::VaultKey;
@@ -220,6 +220,12 @@ impl Vault {
         for slot in order {
             self.storage.remove(slot).map_err(VaultError::Storage)?;
         }
+        // A damaged session set aside earlier (the user was told then) has
+        // no use after a sign-out; its envelopes are sealed, but they are
+        // the user's tokens all the same.
+        if let Err(error) = self.storage.remove_set_aside() {
+            tracing::warn!(%error, "could not remove a vault set aside earlier");
+        }
         Ok(())
     }
 
@@ -310,6 +316,9 @@ mod tests {
         }
         fn move_aside(&self, slot: Slot, tag: &str) -> std::io::Result<()> {
             self.0.move_aside(slot, tag)
+        }
+        fn remove_set_aside(&self) -> std::io::Result<()> {
+            self.0.remove_set_aside()
         }
     }
 
@@ -416,6 +425,15 @@ mod tests {
             loaded(&vault(&storage, 2)),
             None,
             "the next start begins clean instead of failing again"
+        );
+        // The user logs in again, then out: what was set aside goes too.
+        let again = vault(&storage, 2);
+        again.save(b"new session").unwrap();
+        again.clear().unwrap();
+        assert!(
+            storage.0.records().is_empty(),
+            "a sign-out leaves no set-aside session behind: {:?}",
+            storage.0.records().keys().collect::<Vec<_>>()
         );
     }
 

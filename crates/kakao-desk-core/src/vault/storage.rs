@@ -60,6 +60,18 @@ pub trait VaultStorage: Send + Sync + std::fmt::Debug {
     /// diagnosis; the vault never reads them again) and empties the slot.
     /// Moving an empty slot succeeds.
     fn move_aside(&self, slot: Slot, tag: &str) -> io::Result<()>;
+
+    /// Removes everything [`VaultStorage::move_aside`] kept. Removing nothing
+    /// succeeds.
+    fn remove_set_aside(&self) -> io::Result<()>;
+}
+
+/// Whether `name` is one [`VaultStorage::move_aside`] gave a slot's bytes
+/// (`session-a.<anything>unreadable-<tag>…`).
+pub fn is_set_aside(name: &str) -> bool {
+    Slot::ALL
+        .iter()
+        .any(|slot| name.starts_with(slot.name()) && name.contains(".unreadable-"))
 }
 
 /// Slots as files in one directory: `<dir>/session-a.vault`,
@@ -151,6 +163,23 @@ impl VaultStorage for FileVaultStorage {
             Err(e) => Err(e),
         }
     }
+
+    fn remove_set_aside(&self) -> io::Result<()> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut removed = false;
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_name().to_str().is_some_and(is_set_aside) {
+                fs::remove_file(entry.path())?;
+                removed = true;
+            }
+        }
+        if removed { sync_dir(&self.dir) } else { Ok(()) }
+    }
 }
 
 /// Flushes a directory entry change (rename, unlink) to disk. Only Unix can
@@ -213,6 +242,11 @@ impl VaultStorage for MemoryVaultStorage {
         }
         Ok(())
     }
+
+    fn remove_set_aside(&self) -> io::Result<()> {
+        self.lock().retain(|name, _| !is_set_aside(name));
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -266,6 +300,20 @@ mod tests {
         storage.remove(Slot::B).unwrap();
         storage.remove(Slot::B).unwrap();
         storage.move_aside(Slot::B, "t2").unwrap();
+        storage.write(Slot::B, b"kept").unwrap();
+        storage.remove_set_aside().unwrap();
+        assert!(
+            !dir.path()
+                .join("vault/session-a.vault.unreadable-t1")
+                .exists(),
+            "what was set aside is removed on request"
+        );
+        assert_eq!(
+            storage.read(Slot::B).unwrap().as_deref(),
+            Some(&b"kept"[..]),
+            "the slots themselves are untouched"
+        );
+        storage.remove(Slot::B).unwrap();
         assert_eq!(
             storage.read(Slot::B).unwrap(),
             None,

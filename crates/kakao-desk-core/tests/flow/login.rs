@@ -13,7 +13,7 @@ use kakao_desk_core::login::{KakaoLogin, LoginError, LoginSnapshot};
 use kakao_desk_core::secret::{AuthorizationCode, PkceVerifier, VaultKey};
 use kakao_desk_core::vault::{KeyError, KeyOrigin, KeySource};
 use kakao_desk_core::{ErrorCode, Language};
-use kakao_emulator::{EmulatorConfig, fixture_ids};
+use kakao_emulator::{EmulatorConfig, Fault, FaultMode, fixture_ids};
 
 use crate::rig::*;
 
@@ -147,6 +147,34 @@ async fn happy_path_without_oidc_has_no_first_paint() -> TestResult {
         rig.stored_record()?.is_some_and(|r| r.id_token.is_none()),
         "session sealed without id_token"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_login_that_asked_for_openid_does_not_go_on_without_an_id_token() -> TestResult {
+    for scopes in [None, Some("openid,profile_nickname")] {
+        let mut setup = Setup::default();
+        if let Some(scopes) = scopes {
+            setup.env.push(("KAKAO_SCOPES", scopes.to_owned()));
+        }
+        let rig = Rig::with(setup).await?;
+        let (attempt, link) = rig.browser_callback().await?;
+        rig.emulator
+            .faults()
+            .inject("/oauth/token", Fault::DropIdToken, FaultMode::Once);
+        let outcome = rig.finish(attempt, &link).await?;
+        assert_eq!(
+            code_of(&outcome),
+            Some(ErrorCode::KakaoConfig),
+            "scopes {scopes:?}: openid was asked for or granted, so an answer without the id_token \
+             (whose nonce proves the login is this one) is refused"
+        );
+        assert!(
+            rig.requests("/v2/user/me").is_empty(),
+            "no profile is read for an unproven login"
+        );
+        assert!(rig.stored_record()?.is_none(), "nothing is sealed");
+    }
     Ok(())
 }
 

@@ -136,7 +136,11 @@ async fn logout_wipes_locally_even_when_kakao_fails() -> TestResult {
         .logout()
         .await
         .map_err(|e| format!("logout never fails on Kakao's side: {e}"))?;
-    assert_eq!(rig.requests("/v1/user/logout").len(), 1, "Kakao was asked");
+    assert_eq!(
+        rig.requests("/v1/user/logout").len(),
+        2,
+        "Kakao was asked, and asked again once after its temporary fault"
+    );
     assert!(!rig.login.is_signed_in(), "signed out");
     assert!(rig.stored_record()?.is_none(), "the vault is empty");
     assert!(
@@ -148,6 +152,36 @@ async fn logout_wipes_locally_even_when_kakao_fails() -> TestResult {
         restarted.restore_session().await.ok().flatten().is_none(),
         "nothing to restore after logout"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn logout_with_an_expired_access_token_refreshes_first_so_the_refresh_token_dies_too()
+-> TestResult {
+    let rig = Rig::new().await?;
+    rig.log_in().await?;
+    let sealed = rig.stored_record()?.ok_or("sealed at login")?;
+    rig.advance(Duration::from_secs(7 * 3600));
+    rig.login.logout().await?;
+    assert_eq!(
+        rig.grants("refresh_token").len(),
+        1,
+        "an expired access token is refreshed before the logout"
+    );
+    let logout = rig.requests("/v1/user/logout");
+    assert_eq!(
+        logout.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [200],
+        "Kakao accepted the logout with a live token"
+    );
+    let client = kakao_desk_core::kakao::KakaoClient::new(&rig.config, rig.client)?;
+    let after = client.refresh(&sealed.refresh_token).await;
+    assert_eq!(
+        after.err().map(|e| e.code()),
+        Some(ErrorCode::SessionExpired),
+        "the refresh token is dead at Kakao after logout, not left alive for whoever copied it"
+    );
+    assert!(!rig.login.is_signed_in(), "signed out");
     Ok(())
 }
 

@@ -67,6 +67,20 @@ impl VaultStorage for PlainWriteStorage {
             _ => Ok(()),
         }
     }
+
+    fn remove_set_aside(&self) -> io::Result<()> {
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(kakao_desk_core::vault::is_set_aside)
+            {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn vault(dir: &Path, mode: &str) -> Vault {

@@ -16,8 +16,9 @@ use crate::secret::{VAULT_KEY_LEN, VaultKey};
 /// The file holds the 32 raw key bytes. It is created with mode 0600 under a
 /// temporary name and hard-linked into place, so it appears complete or not
 /// at all, and an existing key file is never replaced (a lost race adopts the
-/// winner's key). An existing file with group or other permission bits, or
-/// that is a symlink, is refused.
+/// winner's key). An existing file with group or other permission bits, owned
+/// by another user, or that is a symlink, is refused; it is opened without
+/// following symlinks and checked on the open handle.
 ///
 /// # Security
 /// On Windows the file relies on the user profile's ACLs; no mode check is
@@ -25,6 +26,16 @@ use crate::secret::{VAULT_KEY_LEN, VaultKey};
 #[derive(Debug, Clone)]
 pub struct KeyFileSource {
     path: PathBuf,
+}
+
+/// The user this process runs as.
+#[cfg(unix)]
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes nothing, touches no memory and cannot fail.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::geteuid()
+    }
 }
 
 impl KeyFileSource {
@@ -39,28 +50,45 @@ impl KeyFileSource {
     }
 
     fn read_existing(&self) -> Result<Option<VaultKey>, KeyError> {
-        let metadata = match fs::symlink_metadata(&self.path) {
-            Ok(metadata) => metadata,
+        // Opened without following a symlink, and every check made on the
+        // open handle: a path swapped between a check and the open cannot
+        // hand over another file.
+        let mut options = OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY);
+        }
+        let file = match options.open(&self.path) {
+            Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            // ELOOP: the path is a symlink.
+            #[cfg(unix)]
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(KeyError::KeyFileMalformed);
+            }
             Err(e) => return Err(KeyError::KeyFileIo(e)),
         };
+        let metadata = file.metadata().map_err(KeyError::KeyFileIo)?;
         if !metadata.file_type().is_file() {
             return Err(KeyError::KeyFileMalformed);
         }
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
             let mode = metadata.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
                 return Err(KeyError::KeyFileInsecure { mode });
             }
+            if metadata.uid() != effective_uid() {
+                return Err(KeyError::KeyFileForeignOwner);
+            }
         }
         let mut bytes = Zeroizing::new(Vec::with_capacity(VAULT_KEY_LEN + 1));
-        File::open(&self.path)
-            .and_then(|file| {
-                // One byte more than a key tells "too long" from "exact".
-                file.take(VAULT_KEY_LEN as u64 + 1).read_to_end(&mut bytes)
-            })
+        // One byte more than a key tells "too long" from "exact".
+        file.take(VAULT_KEY_LEN as u64 + 1)
+            .read_to_end(&mut bytes)
             .map_err(KeyError::KeyFileIo)?;
         key_from_slice(&bytes)
             .map(Some)
@@ -214,6 +242,34 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         let (key, _) = KeyFileSource::new(&path).load_or_create().unwrap();
         assert_eq!(key.secret(), &[7u8; VAULT_KEY_LEN], "0600 is accepted");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_of_another_user_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        if effective_uid() != 0 {
+            println!("SKIPPED: giving a file to another user needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.key");
+        fs::write(&path, [7u8; VAULT_KEY_LEN]).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+        let error = KeyFileSource::new(&path)
+            .load_or_create()
+            .expect_err("another user's file");
+        assert!(
+            matches!(error, KeyError::KeyFileForeignOwner),
+            "a key someone else owns could be theirs to swap: {error:?}"
+        );
+        assert_eq!(error.code(), ErrorCode::Storage);
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            [7u8; VAULT_KEY_LEN],
+            "and it is left as it was"
+        );
     }
 
     #[cfg(unix)]

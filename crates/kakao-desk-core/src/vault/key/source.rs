@@ -39,6 +39,9 @@ pub enum KeyError {
     /// The key file is not a regular file holding exactly 32 bytes.
     #[error("the key file is not a 256-bit key")]
     KeyFileMalformed,
+    /// The key file belongs to another user.
+    #[error("the key file belongs to another user; refusing to use it")]
+    KeyFileForeignOwner,
     /// Reading or creating the key file failed.
     #[error("the key file could not be read or created")]
     KeyFileIo(#[source] io::Error),
@@ -54,9 +57,10 @@ impl KeyError {
             Self::KeychainUnavailable(_) | Self::KeychainKeyMalformed => {
                 ErrorCode::KeychainUnavailable
             }
-            Self::KeyFileInsecure { .. } | Self::KeyFileMalformed | Self::KeyFileIo(_) => {
-                ErrorCode::Storage
-            }
+            Self::KeyFileInsecure { .. }
+            | Self::KeyFileMalformed
+            | Self::KeyFileForeignOwner
+            | Self::KeyFileIo(_) => ErrorCode::Storage,
             Self::Random => ErrorCode::Internal,
         }
     }
