@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command: installs what is missing, then runs every check
 # and test: formatting, clippy (-D warnings), unit and integration tests of all
-# crates, the end-to-end tests in a real WebKitGTK window, and doc tests.
+# crates, the end-to-end tests in a real WebKitGTK window (the kill -9 test
+# among them, with 40 kills), doc tests, and a short fuzzing smoke.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,6 +12,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "rustfmt"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "architecture: the login core does not depend on Tauri"
 if cargo tree --locked -p kakao-desk-core -e normal,build --prefix none | grep -E '^tauri' ; then
@@ -35,8 +37,11 @@ echo "ok: workflows pass actionlint"
 step "UI unit tests (node)"
 node --test ui/
 
-step "tests (unit, integration, end-to-end, packaging)"
+step "tests (unit, integration, end-to-end with 40 kill -9 restarts, packaging)"
 cargo nextest run --workspace --locked --features kakao-desk/demo --profile "${NEXTEST_PROFILE:-ci}"
 
 step "doc tests"
 cargo test --workspace --doc --locked
+
+step "fuzz smoke (every target builds and runs its seeds and a few seconds more)"
+FUZZ_FRESH=1 bash scripts/fuzz.sh 5

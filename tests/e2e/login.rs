@@ -18,7 +18,7 @@ use fantoccini::{Client, Locator};
 use kakao_emulator::{EmulatorConfig, RunningEmulator};
 
 /// Fixture users (crates/kakao-emulator/fixtures/users.json).
-const SOLAR_USER: i64 = 3_095_134_389; // 박양력, 1990-11-30 solar
+pub(crate) const SOLAR_USER: i64 = 3_095_134_389; // 박양력, 1990-11-30 solar
 const LUNAR_USER: i64 = 4_000_000_002; // 최음력, lunar leap month 04-15, 1985
 
 async fn emulator(redirect_uris: Vec<String>, auto_consent: Option<i64>) -> RunningEmulator {
@@ -36,7 +36,11 @@ async fn emulator(redirect_uris: Vec<String>, auto_consent: Option<i64>) -> Runn
 /// `mode`: `bridge` (the emulator's bridge page forwards to the app's scheme)
 /// or `loopback`; it must be said, since the emulator's bridge page is itself
 /// on a loopback host.
-fn kakao_env(emulator: &RunningEmulator, redirect_uri: &str, mode: &str) -> Vec<(String, String)> {
+pub(crate) fn kakao_env(
+    emulator: &RunningEmulator,
+    redirect_uri: &str,
+    mode: &str,
+) -> Vec<(String, String)> {
     vec![
         ("KAKAO_CLIENT_ID".into(), emulator.client_id().to_owned()),
         ("KAKAO_AUTH_BASE_URL".into(), emulator.base_url().to_owned()),
@@ -108,7 +112,7 @@ async fn visible(app: &Client, css: &str) -> bool {
     }
 }
 
-fn token_requests(emulator: &RunningEmulator, grant: &str) -> usize {
+pub(crate) fn token_requests(emulator: &RunningEmulator, grant: &str) -> usize {
     emulator
         .requests()
         .to_path("/oauth/token")
@@ -118,7 +122,7 @@ fn token_requests(emulator: &RunningEmulator, grant: &str) -> usize {
 }
 
 /// How many vault slots hold an envelope.
-fn sealed_slots(data_dir: &Path) -> usize {
+pub(crate) fn sealed_slots(data_dir: &Path) -> usize {
     ["session-a.json", "session-b.json"]
         .iter()
         .filter(|name| {
@@ -177,6 +181,34 @@ fn assert_vault_sealed(data_dir: &Path) {
         data_dir.join("profile.db").exists(),
         "the profile cache is a real SQLite file"
     );
+    assert_private(data_dir);
+}
+
+/// The data directory is the user's alone (0700), and so is every file of
+/// the app's in it (0600): vault slots, settings, the profile cache.
+fn assert_private(data_dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(data_dir), 0o700, "the data directory is private");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(data_dir).expect("data dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let ours = name.starts_with("session-")
+            || name == "settings.json"
+            || name.starts_with("profile.db");
+        if ours && path.is_file() {
+            assert_eq!(mode(&path), 0o600, "{name} is readable by the user only");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "the slots, settings and cache were checked");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -269,6 +269,19 @@ impl Desktop {
         Group::spawn("second instance", command).wait_for_exit(Duration::from_secs(30))
     }
 
+    /// Starts the app binary directly in this session, without WebDriver
+    /// (as a user's launcher does), logging to `app.log`.
+    pub fn spawn_app(&self) -> Group {
+        self.wait_until_no_app_runs();
+        let mut command = Command::new(APP);
+        command
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(self.log_file("app.log"))
+            .stderr(self.log_file("app.log"));
+        Group::spawn("the app", command)
+    }
+
     /// Saves a PNG of the app window under this test's artifacts, once its
     /// images are decoded and two frames have been painted (WebKit paints
     /// asynchronously; a capture right after a DOM change can show the frame
@@ -293,7 +306,7 @@ impl Desktop {
     /// Everything the app (and tauri-driver) logged so far.
     pub fn app_log(&self) -> String {
         let mut text = String::new();
-        for name in ["tauri-driver.log", "second-instance.log"] {
+        for name in ["tauri-driver.log", "second-instance.log", "app.log"] {
             if let Ok(mut file) = std::fs::File::open(self.artifacts.join(name)) {
                 let _ = file.read_to_string(&mut text);
             }

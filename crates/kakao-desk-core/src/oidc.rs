@@ -152,6 +152,7 @@ impl KeySet {
     /// slash aside) or `jwks_uri` is not an https URL (http on loopback) on
     /// the same host and port.
     pub fn for_discovery(discovery: &Discovery, auth_base: &BaseUrl) -> Result<Self, OidcError> {
+        crate::jwt::install_crypto();
         let expected = auth_base.url().as_str().trim_end_matches('/');
         if discovery.issuer.trim_end_matches('/') != expected {
             tracing::warn!("the discovery document names another issuer than the configured host");

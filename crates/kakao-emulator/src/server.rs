@@ -113,6 +113,19 @@ impl RunningEmulator {
         self.state.set_latency(latency);
     }
 
+    /// Every authorization code, access token, refresh token and id_token
+    /// issued so far, oldest first: what a test scans files, logs and pages
+    /// for.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.state.issued_secrets()
+    }
+
+    /// Ends the life of every access token now (the next kapi call answers
+    /// -401), without moving the clock that id_tokens follow.
+    pub fn expire_access_tokens(&self) {
+        self.state.expire_access_tokens();
+    }
+
     /// Sets the user `GET /oauth/authorize` logs in without a page (`None`:
     /// show the consent page).
     ///

@@ -186,6 +186,22 @@ impl EmulatorState {
         &self.inner.clock
     }
 
+    /// Every authorization code, access token, refresh token and id_token
+    /// issued so far, oldest first: what a test scans files, logs and pages for.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.inner.store().secrets.clone()
+    }
+
+    /// Ends the life of every access token now, as their six hours passing
+    /// would, without moving the clock (which id_tokens follow): the next
+    /// kapi call answers -401 and a client must refresh.
+    pub fn expire_access_tokens(&self) {
+        let now = self.inner.clock.now_millis();
+        for token in self.inner.store().access_tokens.values_mut() {
+            token.expires_at_ms = token.expires_at_ms.min(now);
+        }
+    }
+
     /// Sets the latency added before every answer.
     pub fn set_latency(&self, latency: Duration) {
         self.inner.store().latency = latency;

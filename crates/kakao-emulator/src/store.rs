@@ -85,6 +85,8 @@ pub(crate) struct Store {
     pub sessions: HashMap<String, (i64, u64)>,
     pub issued: HashMap<i64, Issued>,
     pub next_grant: u64,
+    /// Every code and token handed out, in order: what a leak scan looks for.
+    pub secrets: Vec<String>,
 }
 
 /// Issue times (ms) per user, for the issuance limit.

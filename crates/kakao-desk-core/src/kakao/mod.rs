@@ -20,7 +20,7 @@ use url::Url;
 use zeroize::Zeroizing;
 
 pub use error::KakaoError;
-pub use types::{AccessTokenInfo, Discovery, TokenSet};
+pub use types::{AccessTokenInfo, Discovery, MAX_TOKEN_LIFETIME_SECS, TokenSet};
 use user_me::UserMeResponse;
 
 use crate::ErrorCode;
@@ -167,10 +167,7 @@ impl KakaoClient {
             .post(self.auth.endpoint("/oauth/token"))
             .form(form);
         let (status, body) = self.send(request, "/oauth/token", MAX_JSON_BYTES).await?;
-        let raw: types::RawTokenSet = parse(status, &body)?;
-        let tokens = raw.into_tokens().ok_or(KakaoError::Malformed {
-            status: status.as_u16(),
-        })?;
+        let tokens = decode_token_answer(status.as_u16(), &body)?;
         tracing::debug!(grant, "Kakao issued tokens");
         Ok(tokens)
     }
@@ -341,13 +338,33 @@ impl KakaoClient {
 }
 
 fn parse<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T, KakaoError> {
-    if status.is_success() {
-        serde_json::from_slice(body).map_err(|_| KakaoError::Malformed {
-            status: status.as_u16(),
-        })
+    decode_answer(status.as_u16(), body)
+}
+
+/// Decodes one Kakao answer as the client does: a 2xx body as `T`, any other
+/// status as the error body of either host (`docs/kakao-api.md` §6). Public
+/// so that the fuzz targets and tests drive the code the client runs.
+///
+/// # Errors
+/// [`KakaoError::Malformed`] for a 2xx body that is not a `T`, else the
+/// error the body (or its absence) describes.
+pub fn decode_answer<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, KakaoError> {
+    if (200..300).contains(&status) {
+        serde_json::from_slice(body).map_err(|_| KakaoError::Malformed { status })
     } else {
-        Err(error::from_error_body(status.as_u16(), body))
+        Err(error::from_error_body(status, body))
     }
+}
+
+/// Decodes an answer of the token endpoint (code exchange or refresh) into
+/// tokens with checked lifetimes, as the client does.
+///
+/// # Errors
+/// As [`decode_answer`], and [`KakaoError::Malformed`] for a token answer
+/// whose lifetimes are missing, zero or absurd.
+pub fn decode_token_answer(status: u16, body: &[u8]) -> Result<TokenSet, KakaoError> {
+    let raw: types::RawTokenSet = decode_answer(status, body)?;
+    raw.into_tokens().ok_or(KakaoError::Malformed { status })
 }
 
 async fn read_capped(

@@ -216,6 +216,7 @@ fn issue_code(
 ) -> Response {
     // Kakao's codes are long opaque strings; 64 random bytes give 86 characters.
     let code = random_token(64);
+    store.secrets.push(code.clone());
     let mut pairs = vec![("code", code.as_str())];
     if let Some(state) = &request.state {
         pairs.push(("state", state));

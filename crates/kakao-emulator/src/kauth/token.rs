@@ -113,6 +113,9 @@ fn exchange_code(shared: &Shared, params: &Params) -> Result<Map<String, Value>,
     let grant_id = store.new_grant_id();
     let access_token = random_token(40);
     let refresh_token = random_token(40);
+    store
+        .secrets
+        .extend([access_token.clone(), refresh_token.clone()]);
     let access_expires = now_ms + millis(shared.access_ttl);
     let refresh_expires = now_ms + millis(shared.refresh_ttl);
     let with_id_token = shared.openid || issued.request.scopes.iter().any(|s| s == "openid");
@@ -207,6 +210,7 @@ fn refresh(shared: &Shared, params: &Params) -> Result<Map<String, Value>, Kauth
     // The previous access token dies with the refresh (UNCONFIRMED; strict).
     store.access_tokens.remove(&old_access);
     let access_token = random_token(40);
+    store.secrets.push(access_token.clone());
     let access_expires = now_ms + millis(shared.access_ttl);
     store.access_tokens.insert(
         access_token.clone(),
@@ -221,6 +225,7 @@ fn refresh(shared: &Shared, params: &Params) -> Result<Map<String, Value>, Kauth
         // A renewed refresh token replaces the old one, which stops working.
         store.refresh_tokens.remove(presented);
         let new_refresh = random_token(40);
+        store.secrets.push(new_refresh.clone());
         let new_expires = now_ms + millis(shared.refresh_ttl);
         store.refresh_tokens.insert(
             new_refresh.clone(),
@@ -331,7 +336,7 @@ fn sign_id_token(
             true,
         )));
     }
-    shared.key.sign(&Value::Object(claims)).map_err(|e| {
+    let token = shared.key.sign(&Value::Object(claims)).map_err(|e| {
         tracing::error!(error = %e, "id_token signing failed");
         KauthError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -339,5 +344,7 @@ fn sign_id_token(
             "KOE003",
             "temporary server error",
         )
-    })
+    })?;
+    shared.store().secrets.push(token.clone());
+    Ok(token)
 }

@@ -62,6 +62,61 @@ async fn missing_unknown_and_expired_tokens_are_minus_401() -> TestResult {
 }
 
 #[tokio::test]
+async fn expired_access_tokens_are_minus_401_and_refresh_still_works() -> TestResult {
+    let emulator = emulator().await?;
+    let tokens = login(&emulator).await?;
+    let access = str_field(&tokens, "access_token")?;
+    let (status, _, _) = kapi_get(&emulator, "/v2/user/me", access).await?;
+    assert_eq!(status, 200, "a fresh token works");
+    let before = emulator.clock().now();
+    emulator.expire_access_tokens();
+    assert_eq!(emulator.clock().now(), before, "the clock did not move");
+    let (status, _, body) = kapi_get(&emulator, "/v2/user/me", access).await?;
+    assert_eq!(
+        (status, json(&body)?["code"].clone()),
+        (401, json!(-401)),
+        "an expired token is -401"
+    );
+    let (status, _, refreshed) =
+        refresh_with(&emulator, str_field(&tokens, "refresh_token")?).await?;
+    assert_eq!(status, 200, "the refresh token is not touched: {refreshed}");
+    let (status, _, _) = kapi_get(
+        &emulator,
+        "/v2/user/me",
+        str_field(&refreshed, "access_token")?,
+    )
+    .await?;
+    assert_eq!(status, 200, "the refreshed token works");
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_issued_code_and_token_is_listed_for_leak_scans() -> TestResult {
+    let emulator = emulator().await?;
+    assert!(emulator.issued_secrets().is_empty());
+    let code = authorize_code(&emulator).await?;
+    let (_, _, tokens) = exchange(&emulator, &code).await?;
+    let (_, _, refreshed) = refresh_with(&emulator, str_field(&tokens, "refresh_token")?).await?;
+    let secrets = emulator.issued_secrets();
+    for (body, field) in [
+        (&tokens, "access_token"),
+        (&tokens, "refresh_token"),
+        (&tokens, "id_token"),
+        (&refreshed, "access_token"),
+        (&refreshed, "id_token"),
+    ] {
+        let value = str_field(body, field)?;
+        assert!(
+            secrets.iter().any(|s| s == value),
+            "{field} is missing from the list"
+        );
+    }
+    assert_eq!(secrets[0], code, "the authorization code is listed first");
+    assert_eq!(secrets.len(), 6, "code, 3 tokens at login, 2 at refresh");
+    Ok(())
+}
+
+#[tokio::test]
 async fn user_me_returns_the_fixture_with_omissions_and_no_nulls() -> TestResult {
     let (emulator, access) = token_for(fixture_ids::BIRTHDAY_NOT_CONSENTED).await?;
     let (status, _, body) = kapi_get(&emulator, "/v2/user/me", &access).await?;
