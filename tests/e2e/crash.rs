@@ -446,7 +446,7 @@ async fn the_app_survives_kill_9_during_login_refresh_logout_and_unlink() {
         screen = rig.open().await;
         let error = rig.error_code().await;
         let context = format!(
-            "round {round}, {op:?} killed after {delay:?} (seed {seed}): screen {screen}, error {error:?}"
+            "round {round}, {op:?} killed after {delay:?} (seed {seed}): screen {screen}, error {error:?}, torn {torn:?}"
         );
         assert!(
             allowed(op, &screen, error.as_deref()),
@@ -488,17 +488,17 @@ async fn the_app_survives_kill_9_during_login_refresh_logout_and_unlink() {
             "{context}: a code or token in clear in {leaked:?}"
         );
 
-        let before = match op {
-            Op::Login => "signed_out",
-            _ => "signed_in",
-        };
-        let outcome = match (screen.as_str() == before, finished) {
-            (true, false) => "interrupted: the state before",
-            (true, true) => "finished before the kill: the state before",
-            (false, false) => "interrupted: the state after",
-            (false, true) => "finished before the kill: the state after",
-        };
-        *tally.outcomes.entry((op, outcome.to_owned())).or_default() += 1;
+        let outcome = format!(
+            "{}, restarted {}{}",
+            if finished {
+                "finished before the kill"
+            } else {
+                "cut short"
+            },
+            screen,
+            error.map(|code| format!(" ({code})")).unwrap_or_default()
+        );
+        *tally.outcomes.entry((op, outcome)).or_default() += 1;
         eprintln!("crash test: {context}: ok");
     }
     rig.close().await;
@@ -537,26 +537,43 @@ async fn the_app_survives_kill_9_during_login_refresh_logout_and_unlink() {
     }
 }
 
-/// Starts `op` and returns once it has visibly finished, with how long that
-/// took (calibration).
+/// Starts `op`, waits until it has finished, and returns how long that took
+/// (calibration): until the core logged the operation's last step.
 async fn timed(rig: &mut Rig, op: Op) -> Duration {
+    let done = done_line(op);
+    let before = rig.desktop.app_log().matches(done).count();
     let started = begin(rig, op).await;
-    let done = finish(rig, op).await;
-    done - started
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rig.desktop.app_log().matches(done).count() == before {
+        assert!(Instant::now() < deadline, "{op:?} never finished");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = started.elapsed();
+    finish(rig, op).await;
+    took
 }
 
 /// Starts `op`, kills the app `delay` later, and says whether `op` had
 /// visibly finished by then.
 async fn start_and_kill(rig: &mut Rig, op: Op, delay: Duration) -> bool {
+    let done = done_line(op);
+    let before = rig.desktop.app_log().matches(done).count();
     begin(rig, op).await;
     tokio::time::sleep(delay).await;
-    let finished = match op {
-        Op::Login => rig.screen().await == "signed_in",
-        Op::Refresh => refreshed_and_used(rig),
-        Op::Logout | Op::Unlink => rig.screen().await == "signed_out",
-    };
     rig.kill().await;
-    finished
+    // The dead app's log is complete: did it get to the operation's last
+    // step (each is logged after its writes)?
+    rig.desktop.app_log().matches(done).count() > before
+}
+
+/// The line the core logs once `op`'s writes are done.
+fn done_line(op: Op) -> &'static str {
+    match op {
+        Op::Login => "login complete",
+        Op::Refresh => "access token refreshed",
+        Op::Logout => "signed out",
+        Op::Unlink => "unlinked; session and cached profile removed",
+    }
 }
 
 /// Begins `op` on the running app (a refresh: restarts the app with its
@@ -601,21 +618,15 @@ async fn begin(rig: &mut Rig, op: Op) -> Instant {
     }
 }
 
-/// Waits until `op` has visibly finished and returns when it was seen to.
-/// After a refresh, the app is started again under WebDriver.
-async fn finish(rig: &mut Rig, op: Op) -> Instant {
+/// Waits until `op`'s result is on screen. After a refresh (started without
+/// WebDriver) the app is started again under WebDriver.
+async fn finish(rig: &mut Rig, op: Op) {
     match op {
         Op::Login => {
             wait_for(rig.app(), "body[data-screen='signed_in']").await;
-            Instant::now()
         }
         Op::Refresh => {
             let deadline = Instant::now() + Duration::from_secs(30);
-            while !refreshed_and_used(rig) {
-                assert!(Instant::now() < deadline, "the refresh never finished");
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            let done = Instant::now();
             while rig.desktop.app_log().matches(CHECK_DONE).count() <= rig.checks_seen {
                 assert!(
                     Instant::now() < deadline,
@@ -623,16 +634,17 @@ async fn finish(rig: &mut Rig, op: Op) -> Instant {
                 );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            // Back under WebDriver for the next operation.
+            assert!(
+                refreshed_and_used(rig),
+                "the start-up check refreshed and retried"
+            );
             if let Some(mut direct) = rig.direct.take() {
                 direct.kill();
             }
             assert_eq!(rig.open().await, "signed_in");
-            done
         }
         Op::Logout | Op::Unlink => {
             wait_for(rig.app(), "body[data-screen='signed_out']").await;
-            Instant::now()
         }
     }
 }

@@ -199,7 +199,11 @@ fn assert_private(data_dir: &Path) {
     let mut checked = 0;
     for entry in std::fs::read_dir(data_dir).expect("data dir") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let ours = name.starts_with("session-")
             || name == "settings.json"
             || name.starts_with("profile.db");
