@@ -150,7 +150,9 @@ impl Vault {
     }
 
     /// The newest session that opens, or `None` when none was saved (or the
-    /// last save was [`Vault::clear`]).
+    /// last save was [`Vault::clear`]). A clear that was cut short (the
+    /// signed-out record written, the slots not yet emptied) is finished here,
+    /// so the older, superseded envelope does not stay on disk.
     ///
     /// A slot that does not open next to one that does is ignored (it is the
     /// remains of an interrupted write, overwritten by the next save).
@@ -168,7 +170,10 @@ impl Vault {
         match scan.newest {
             Some(opened) => Ok(match opened.kind {
                 RecordKind::Data => Some(opened.payload),
-                RecordKind::Cleared => None,
+                RecordKind::Cleared => {
+                    self.finish_clear(Slot::for_generation(opened.generation));
+                    None
+                }
             }),
             None if scan.failed.is_empty() => Ok(None),
             None => {
@@ -232,6 +237,21 @@ impl Vault {
     /// Reads and opens both slots. With `strict`, a slot that cannot be read
     /// is an error; otherwise it is logged and skipped (as long as another
     /// slot could be read).
+    /// Empties both slots after a [`Vault::clear`] that stopped after writing
+    /// its signed-out record to `tombstone`: the other slot first, the
+    /// record last, as `clear` does. A failure only leaves the remains for
+    /// the next start or save.
+    fn finish_clear(&self, tombstone: Slot) {
+        let other = if tombstone == Slot::A { Slot::B } else { Slot::A };
+        for slot in [other, tombstone] {
+            if let Err(error) = self.storage.remove(slot) {
+                tracing::warn!(slot = slot.name(), %error, "could not finish an interrupted sign-out");
+                return;
+            }
+        }
+        tracing::info!("finished a sign-out that was cut short");
+    }
+
     fn scan(&self, strict: bool) -> Result<Scan, VaultError> {
         let mut scan = Scan {
             newest: None,
@@ -453,7 +473,14 @@ mod tests {
         v.save(b"four").unwrap();
         let scan = v.scan(true).unwrap();
         v.write_next(&scan, RecordKind::Cleared, &[]).unwrap();
+        assert_eq!(storage.0.records().len(), 2, "the older session is still on disk");
         assert_eq!(loaded(&v), None, "the tombstone hides the older session");
+        assert!(
+            storage.0.records().is_empty(),
+            "loading finished the interrupted clear: {:?}",
+            storage.0.records().keys().collect::<Vec<_>>()
+        );
+        assert_eq!(loaded(&v), None, "and it stays signed out");
         v.save(b"five").unwrap();
         assert_eq!(
             loaded(&v),
