@@ -242,7 +242,11 @@ impl Vault {
     /// record last, as `clear` does. A failure only leaves the remains for
     /// the next start or save.
     fn finish_clear(&self, tombstone: Slot) {
-        let other = if tombstone == Slot::A { Slot::B } else { Slot::A };
+        let other = if tombstone == Slot::A {
+            Slot::B
+        } else {
+            Slot::A
+        };
         for slot in [other, tombstone] {
             if let Err(error) = self.storage.remove(slot) {
                 tracing::warn!(slot = slot.name(), %error, "could not finish an interrupted sign-out");
@@ -473,7 +477,11 @@ mod tests {
         v.save(b"four").unwrap();
         let scan = v.scan(true).unwrap();
         v.write_next(&scan, RecordKind::Cleared, &[]).unwrap();
-        assert_eq!(storage.0.records().len(), 2, "the older session is still on disk");
+        assert_eq!(
+            storage.0.records().len(),
+            2,
+            "the older session is still on disk"
+        );
         assert_eq!(loaded(&v), None, "the tombstone hides the older session");
         assert!(
             storage.0.records().is_empty(),
