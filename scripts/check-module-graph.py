@@ -10,7 +10,7 @@ of B: through `use`, or through a path written inline (`crate::b::f()`,
 `pub use` re-exports, so a file that names `crate::vault::Slot` depends on
 `vault/slot.rs`, not on the `vault` facade. Comments and doc comments are
 ignored (an intra-doc link is not a dependency), and so is test code: a
-trailing `#[cfg(test)] mod tests` and files named `tests.rs`.
+trailing `#[cfg(test)] mod tests` (or `#[cfg(all(test, …))]`) and files named `tests.rs`.
 
 Exits 1 and prints each cycle when there is one; `--print` also prints the
 graph, one module per line with what it uses.
@@ -59,7 +59,7 @@ def strip_comments_and_strings(text):
 
 
 def without_tests(text):
-    cut = re.search(r"#\[cfg\(test\)\]\s*mod tests\b", text)
+    cut = re.search(r"#\[cfg\((?:test|all\([^\]]*\btest\b[^\]]*\))\)\]\s*mod tests\b", text)
     return text[:cut.start()] if cut else text
 
 
