@@ -21,6 +21,9 @@ use kakao_emulator::{EmulatorConfig, RunningEmulator};
 pub(crate) const SOLAR_USER: i64 = 3_095_134_389; // 박양력, 1990-11-30 solar
 const LUNAR_USER: i64 = 4_000_000_002; // 최음력, lunar leap month 04-15, 1985
 
+/// Kakao's id_token issuer, as its discovery document names it.
+const KAKAO_ISSUER: &str = "https://kauth.kakao.com";
+
 async fn emulator(redirect_uris: Vec<String>, auto_consent: Option<i64>) -> RunningEmulator {
     kakao_emulator::start(EmulatorConfig {
         bridge_scheme: app_scheme(),
@@ -260,8 +263,19 @@ async fn demo_mode_logs_in_through_the_consent_page_and_a_deep_link() {
 async fn loopback_mode_logs_in_through_the_loopback_receiver() {
     let port = crate::support::free_port();
     let redirect = format!("http://127.0.0.1:{port}/oauth/callback");
-    let emulator = emulator(vec![redirect.clone()], Some(LUNAR_USER)).await;
+    // The emulator claims Kakao's own issuer while it runs on loopback, so the
+    // app's issuer check meets the production value here.
+    let emulator = kakao_emulator::start(EmulatorConfig {
+        bridge_scheme: app_scheme(),
+        redirect_uris: vec![redirect.clone()],
+        auto_consent: Some(LUNAR_USER),
+        issuer: Some(KAKAO_ISSUER.to_owned()),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("the emulator starts");
     let mut env = kakao_env(&emulator, &redirect, "loopback");
+    env.push(("KAKAO_OIDC_ISSUER".into(), KAKAO_ISSUER.into()));
     env.extend(browser_env("loopback", "agree", None));
     let desktop = desktop("loopback", "en_US.UTF-8", env);
     let app = desktop.open_app(&[]).await;
@@ -289,6 +303,11 @@ async fn loopback_mode_logs_in_through_the_loopback_receiver() {
         exchange.param("redirect_uri"),
         Some(redirect.as_str()),
         "the loopback URI was used"
+    );
+    assert!(
+        exchange.param("grant_type").is_some()
+            && emulator.requests().to_path("/.well-known/jwks.json").len() == 1,
+        "the id_token (issuer {KAKAO_ISSUER}) was verified with the emulator's keys"
     );
     desktop.screenshot(&app, "en-profile").await;
     app.close().await.expect("close");

@@ -144,9 +144,10 @@ pub fn begin(
         redirect_mode: config.redirect_mode,
         started_at: now,
         deadline: now + LOGIN_DEADLINE,
-        expects_id_token: requested_scopes(config, options)
-            .iter()
-            .any(|s| s == "openid"),
+        expects_id_token: config.oidc
+            || requested_scopes(config, options)
+                .iter()
+                .any(|s| s == "openid"),
     };
     let url = SecretUrl::new(authorize_url(config, &pending, options));
     Ok(AuthorizeRequest { pending, url })
@@ -180,7 +181,15 @@ fn authorize_url(config: &Config, pending: &PendingLogin, options: &LoginOptions
         }
         let scopes = requested_scopes(config, options);
         if !scopes.is_empty() {
-            query.append_pair("scope", &scopes.join(","));
+            // Kakao issues an id_token for a request with `scope` only when
+            // `openid` is in it (`docs/kakao-api.md` §1.1).
+            let openid = config.oidc && !scopes.iter().any(|s| s == "openid");
+            let joined = if openid {
+                format!("openid,{}", scopes.join(","))
+            } else {
+                scopes.join(",")
+            };
+            query.append_pair("scope", &joined);
         }
     }
     url
@@ -313,6 +322,44 @@ mod tests {
         assert_eq!(
             q["scope"], "account_email,openid",
             "per-login scopes replace the configured ones"
+        );
+    }
+
+    #[test]
+    fn with_oidc_on_a_scope_always_carries_openid() {
+        let query = |extra: &[(&str, &str)]| -> (Option<String>, bool) {
+            let start = begin(
+                &config(extra),
+                &LoginOptions::default(),
+                SystemTime::UNIX_EPOCH,
+            )
+            .expect("begin");
+            let q: HashMap<String, String> =
+                start.url.secret().query_pairs().into_owned().collect();
+            (q.get("scope").cloned(), start.pending.expects_id_token())
+        };
+        assert_eq!(
+            query(&[("KAKAO_SCOPES", "account_email,birthday")]),
+            (Some("openid,account_email,birthday".to_owned()), true),
+            "OIDC on (the default): openid joins the scope, or Kakao sends no id_token"
+        );
+        assert_eq!(
+            query(&[]),
+            (None, true),
+            "a plain login sends no scope and still expects the id_token"
+        );
+        assert_eq!(
+            query(&[("KAKAO_SCOPES", "account_email"), ("KAKAO_OIDC", "false")]),
+            (Some("account_email".to_owned()), false),
+            "OIDC off: no openid added, no id_token expected"
+        );
+        assert_eq!(
+            query(&[
+                ("KAKAO_SCOPES", "account_email,openid"),
+                ("KAKAO_OIDC", "off")
+            ]),
+            (Some("account_email,openid".to_owned()), true),
+            "asking for openid explicitly expects an id_token"
         );
     }
 }

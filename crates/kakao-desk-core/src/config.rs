@@ -21,7 +21,7 @@ use crate::ErrorCode;
 use crate::secret::ClientSecret;
 
 /// The variables this module reads.
-pub const VARIABLES: [&str; 7] = [
+pub const VARIABLES: [&str; 9] = [
     "KAKAO_CLIENT_ID",
     "KAKAO_CLIENT_SECRET",
     "KAKAO_REDIRECT_URI",
@@ -29,6 +29,17 @@ pub const VARIABLES: [&str; 7] = [
     "KAKAO_AUTH_BASE_URL",
     "KAKAO_API_BASE_URL",
     "KAKAO_SCOPES",
+    "KAKAO_OIDC",
+    "KAKAO_OIDC_ISSUER",
+];
+
+/// The variables that pick whom the app trusts: the Kakao hosts and the
+/// id_token issuer. A shipped build takes them from its build only
+/// ([`RuntimeOverrides::AllButHosts`]).
+pub const HOST_VARIABLES: [&str; 3] = [
+    "KAKAO_AUTH_BASE_URL",
+    "KAKAO_API_BASE_URL",
+    "KAKAO_OIDC_ISSUER",
 ];
 
 /// Why a configuration was refused. Every variant is a publisher's mistake, so
@@ -55,6 +66,9 @@ pub enum ConfigError {
         /// The variable at fault.
         variable: &'static str,
     },
+    /// `KAKAO_OIDC` is not a yes/no value.
+    #[error("KAKAO_OIDC must be `true` or `false`")]
+    InvalidSwitch,
     /// `KAKAO_REDIRECT_MODE` is neither `bridge` nor `loopback`.
     #[error("KAKAO_REDIRECT_MODE must be `bridge` or `loopback`")]
     UnknownRedirectMode,
@@ -82,9 +96,8 @@ pub enum ConfigError {
 pub enum RuntimeOverrides {
     /// Every variable (debug builds, tests, a publisher's own test builds).
     All,
-    /// Every variable but the Kakao hosts (`KAKAO_AUTH_BASE_URL`,
-    /// `KAKAO_API_BASE_URL`): in a shipped build, whoever sets the
-    /// environment must not pick the issuer the app trusts.
+    /// Every variable but [`HOST_VARIABLES`]: in a shipped build, whoever
+    /// sets the environment must not pick the issuer the app trusts.
     AllButHosts,
 }
 
@@ -205,6 +218,13 @@ pub struct Config {
     /// Scopes to request at authorize; empty sends no `scope` parameter, so
     /// Kakao uses the consent items set in the console.
     pub scopes: Vec<String>,
+    /// "OpenID Connect 활성화" is on for the app (`KAKAO_OIDC`, default on):
+    /// a login must then bring an id_token, and a `scope` sent at authorize
+    /// always carries `openid` (Kakao issues none otherwise).
+    pub oidc: bool,
+    /// The id_token issuer the app trusts (`KAKAO_OIDC_ISSUER`): by default
+    /// the auth base URL, which is Kakao's issuer `https://kauth.kakao.com`.
+    pub issuer: String,
 }
 
 /// What the layers said.
@@ -228,6 +248,7 @@ pub fn production_defaults(variable: &str) -> Option<&'static str> {
         "KAKAO_API_BASE_URL" => Some("https://kapi.kakao.com"),
         // The bridge page this repository ships, as published with the project.
         "KAKAO_REDIRECT_URI" => Some("https://kakao-desk.github.io/kakao/callback"),
+        "KAKAO_OIDC" => Some("true"),
         _ => None,
     }
 }
@@ -291,7 +312,7 @@ impl Config {
     ) -> Result<Resolution, ConfigError> {
         let set = |v: &String| !v.trim().is_empty();
         if overrides == RuntimeOverrides::AllButHosts {
-            for variable in ["KAKAO_AUTH_BASE_URL", "KAKAO_API_BASE_URL"] {
+            for variable in HOST_VARIABLES {
                 if runtime(variable).is_some_and(|v| set(&v)) {
                     return Err(ConfigError::HostOverride { variable });
                 }
@@ -324,17 +345,26 @@ impl Config {
                 return Err(ConfigError::LoopbackNeedsIpLiteral);
             }
         }
+        let oidc = parse_switch(&required("KAKAO_OIDC")?)?;
+        let auth_base_url =
+            BaseUrl::parse("KAKAO_AUTH_BASE_URL", &required("KAKAO_AUTH_BASE_URL")?)?;
+        let issuer = match get("KAKAO_OIDC_ISSUER") {
+            Some(issuer) => parse_secure("KAKAO_OIDC_ISSUER", &issuer)?
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned(),
+            None => default_issuer(&auth_base_url),
+        };
         Ok(Resolution::Kakao(Box::new(Config {
             client_id,
             client_secret: get("KAKAO_CLIENT_SECRET").map(ClientSecret::new),
             redirect_uri,
             redirect_mode,
-            auth_base_url: BaseUrl::parse(
-                "KAKAO_AUTH_BASE_URL",
-                &required("KAKAO_AUTH_BASE_URL")?,
-            )?,
+            auth_base_url,
             api_base_url: BaseUrl::parse("KAKAO_API_BASE_URL", &required("KAKAO_API_BASE_URL")?)?,
             scopes,
+            oidc,
+            issuer,
         })))
     }
 
@@ -350,15 +380,33 @@ impl Config {
         redirect_uri: &Url,
         scopes: Vec<String>,
     ) -> Result<Self, ConfigError> {
+        let auth_base_url = BaseUrl::parse("KAKAO_AUTH_BASE_URL", emulator_base.as_str())?;
         Ok(Config {
             client_id: client_id.into(),
             client_secret: None,
             redirect_uri: RedirectUri::parse(redirect_uri.as_str())?,
             redirect_mode: RedirectMode::Bridge,
-            auth_base_url: BaseUrl::parse("KAKAO_AUTH_BASE_URL", emulator_base.as_str())?,
+            issuer: default_issuer(&auth_base_url),
+            auth_base_url,
             api_base_url: BaseUrl::parse("KAKAO_API_BASE_URL", emulator_base.as_str())?,
             scopes,
+            oidc: true,
         })
+    }
+}
+
+/// The issuer of an auth host: its base URL without the trailing slash
+/// (`https://kauth.kakao.com`, as Kakao's discovery names it).
+fn default_issuer(auth_base: &BaseUrl) -> String {
+    auth_base.url().as_str().trim_end_matches('/').to_owned()
+}
+
+/// `true`/`false` (and `on`/`off`, `yes`/`no`, `1`/`0`).
+fn parse_switch(raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Ok(true),
+        "false" | "off" | "no" | "0" => Ok(false),
+        _ => Err(ConfigError::InvalidSwitch),
     }
 }
 
@@ -592,6 +640,13 @@ mod tests {
                 &[("KAKAO_REDIRECT_MODE", "loopback")],
                 ConfigError::LoopbackNeedsLoopbackUri,
             ),
+            (&[("KAKAO_OIDC", "maybe")], ConfigError::InvalidSwitch),
+            (
+                &[("KAKAO_OIDC_ISSUER", "http://kauth.kakao.com")],
+                ConfigError::Insecure {
+                    variable: "KAKAO_OIDC_ISSUER",
+                },
+            ),
         ];
         for (pairs, want) in cases {
             let mut all = vec![("KAKAO_CLIENT_ID", "abc")];
@@ -750,5 +805,58 @@ mod tests {
             parse_scopes("openid,profile_nickname  account_email,,openid"),
             ["openid", "profile_nickname", "account_email"]
         );
+    }
+
+    #[test]
+    fn oidc_is_on_by_default_and_the_issuer_is_the_auth_host() {
+        let config = kakao(Config::resolve_layers(
+            env(&[("KAKAO_CLIENT_ID", "abc")]),
+            none,
+        ));
+        assert!(
+            config.oidc,
+            "OpenID Connect is expected unless switched off"
+        );
+        assert_eq!(
+            config.issuer, "https://kauth.kakao.com",
+            "Kakao's issuer, exactly as its discovery names it (no trailing slash)"
+        );
+        let config = kakao(Config::resolve_layers(
+            env(&[
+                ("KAKAO_CLIENT_ID", "abc"),
+                ("KAKAO_OIDC", "off"),
+                ("KAKAO_AUTH_BASE_URL", "http://127.0.0.1:9/"),
+                ("KAKAO_OIDC_ISSUER", "https://kauth.kakao.com/"),
+            ]),
+            none,
+        ));
+        assert!(!config.oidc, "KAKAO_OIDC=off switches it off");
+        assert_eq!(
+            config.issuer, "https://kauth.kakao.com",
+            "an emulator on loopback may claim Kakao's literal issuer"
+        );
+        let config = kakao(Config::resolve_layers(
+            env(&[
+                ("KAKAO_CLIENT_ID", "abc"),
+                ("KAKAO_AUTH_BASE_URL", "http://127.0.0.1:9/"),
+            ]),
+            none,
+        ));
+        assert_eq!(config.issuer, "http://127.0.0.1:9", "follows the auth host");
+        for variable in HOST_VARIABLES {
+            let refused = Config::resolve_layers_with(
+                env(&[
+                    ("KAKAO_CLIENT_ID", "abc"),
+                    (variable, "https://kauth.kakao.com"),
+                ]),
+                none,
+                RuntimeOverrides::AllButHosts,
+            );
+            assert_eq!(
+                refused.err(),
+                Some(ConfigError::HostOverride { variable }),
+                "{variable} picks whom the app trusts: build-time only in a shipped build"
+            );
+        }
     }
 }

@@ -152,8 +152,21 @@ impl KeySet {
     /// slash aside) or `jwks_uri` is not an https URL (http on loopback) on
     /// the same host and port.
     pub fn for_discovery(discovery: &Discovery, auth_base: &BaseUrl) -> Result<Self, OidcError> {
+        Self::for_discovery_of(discovery, auth_base, auth_base.url().as_str())
+    }
+
+    /// [`KeySet::for_discovery`] for an issuer other than the auth base URL
+    /// ([`crate::config::Config::issuer`]).
+    ///
+    /// # Errors
+    /// As [`KeySet::for_discovery`], with `issuer` in place of `auth_base`.
+    pub fn for_discovery_of(
+        discovery: &Discovery,
+        auth_base: &BaseUrl,
+        issuer: &str,
+    ) -> Result<Self, OidcError> {
         crate::jwt::install_crypto();
-        let expected = auth_base.url().as_str().trim_end_matches('/');
+        let expected = issuer.trim_end_matches('/');
         if discovery.issuer.trim_end_matches('/') != expected {
             tracing::warn!("the discovery document names another issuer than the configured host");
             return Err(OidcError::Discovery);
@@ -275,6 +288,7 @@ struct Cache {
 /// Verifies id_tokens, caching discovery and keys.
 pub struct IdTokenVerifier {
     auth_base: BaseUrl,
+    issuer: String,
     cache: Mutex<Cache>,
 }
 
@@ -287,9 +301,17 @@ impl std::fmt::Debug for IdTokenVerifier {
 impl IdTokenVerifier {
     /// A verifier with empty caches for tokens of the auth host `auth_base`.
     pub fn new(auth_base: BaseUrl) -> Self {
+        let issuer = auth_base.url().as_str().to_owned();
+        Self::with_issuer(auth_base, issuer)
+    }
+
+    /// A verifier for tokens whose issuer is `issuer` while discovery and
+    /// keys come from `auth_base` ([`crate::config::Config::issuer`]).
+    pub fn with_issuer(auth_base: BaseUrl, issuer: String) -> Self {
         crate::jwt::install_crypto();
         Self {
             auth_base,
+            issuer,
             cache: Mutex::new(Cache::default()),
         }
     }
@@ -313,7 +335,11 @@ impl IdTokenVerifier {
         if cache.keys.is_none() {
             let discovery = client.discovery().await?;
             cache.jwks_url = Some(jwks_url(&discovery, &self.auth_base)?);
-            cache.keys = Some(KeySet::for_discovery(&discovery, &self.auth_base)?);
+            cache.keys = Some(KeySet::for_discovery_of(
+                &discovery,
+                &self.auth_base,
+                &self.issuer,
+            )?);
         }
         let known = cache.keys.as_ref().is_some_and(|k| k.has_key(&kid));
         if !known {

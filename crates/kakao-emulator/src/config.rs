@@ -34,9 +34,21 @@ pub struct EmulatorConfig {
     pub app_name: String,
     /// `app_id` reported by `/v1/user/access_token_info`.
     pub app_id: i64,
-    /// "OpenID Connect 활성화": when on (default), every code exchange also
-    /// returns an `id_token`.
+    /// "OpenID Connect 활성화": when on (default), a code exchange returns an
+    /// `id_token` — for an authorize request that carried a `scope`
+    /// (additional consent) only when `openid` was in it, as Kakao documents
+    /// (`docs/kakao-api.md` §1.1, §7). When off, `openid` is not a consent
+    /// item of the app (KOE205).
     pub openid: bool,
+    /// Consent items configured for the app: what an authorize `scope` may
+    /// name, else KOE205 (`docs/kakao-api.md` §1.3). `None`: every item some
+    /// fixture user has configured, plus `openid` when [`Self::openid`] is on.
+    pub consent_items: Option<Vec<String>>,
+    /// The `iss` of id_tokens and the `issuer` of discovery. `None`: the
+    /// emulator's base URL. `Some("https://kauth.kakao.com")` makes the
+    /// emulator claim Kakao's literal issuer while it runs on loopback, so a
+    /// client's issuer check meets the production value.
+    pub issuer: Option<String>,
     /// The fixture users. Default [`Users::default_fixtures`].
     pub users: Users,
     /// Log this user in at `GET /oauth/authorize` without showing a page.
@@ -72,6 +84,8 @@ impl Default for EmulatorConfig {
             app_name: "Kakao Desk".to_owned(),
             app_id: 1_234_567,
             openid: true,
+            consent_items: None,
+            issuer: None,
             users: Users::default_fixtures(),
             auto_consent: None,
             access_ttl: Duration::from_secs(6 * 3600),

@@ -10,9 +10,10 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
-    /// `500` with the host's error shape: kauth
+    /// A server-side outage in the host's error shape: kauth `500`
     /// `{"error":"server_error",…,"error_code":"KOE003"}` (KOE003 is Kakao's
-    /// "temporary server error"), kapi `{"msg":…,"code":-1}`.
+    /// "temporary server error"), kapi `503 {"msg":…,"code":-9798}` (Kakao's
+    /// maintenance answer; a kapi `-1` is a 400, [`Fault::KapiInternalError`]).
     ServerError,
     /// No answer until `hang_for` has passed (then the normal answer) or the
     /// emulator shuts down: a server that outlives the client's timeout.

@@ -71,7 +71,7 @@
 //!     `Authorization` value masked) and the response status.
 //!   * [`faults`](RunningEmulator::faults) -> [`Faults`]:
 //!     [`inject`](Faults::inject)`(path, `[`Fault`]`, `[`FaultMode`]`)`,
-//!     [`clear`](Faults::clear). Faults: `ServerError` (500), `Hang` (no answer
+//!     [`clear`](Faults::clear). Faults: `ServerError` (kauth 500 KOE003, kapi 503 -9798), `Hang` (no answer
 //!     until `config.hang_for` elapses or the emulator shuts down),
 //!     `TruncatedJson` (the real answer cut in half), `KapiInternalError`
 //!     (`400 {"msg":…,"code":-1}`), `InsufficientScope` (`403`, -402 with
@@ -119,10 +119,19 @@
 //! * Token: single-use 10-minute codes (KOE320), `redirect_uri` repeated exactly
 //!   (KOE303), S256 PKCE enforced when a challenge was sent, KOE101/KOE010,
 //!   `expires_in` = lifetime − 1 s (21599 for 6 h), `scope` space-joined with
-//!   `openid` when an `id_token` is issued. Refresh returns a new refresh token
+//!   `openid` when an `id_token` is issued. The `id_token` comes with a plain
+//!   login of an app with OpenID Connect on, and with an authorize request
+//!   that carried `scope` only when `openid` was in it (Kakao's rule for
+//!   additional consent, `docs/kakao-api.md` §1.1, §7). The body must be
+//!   `application/x-www-form-urlencoded` (see 18 below). Refresh returns a new refresh token
 //!   only when under 30 days remain, and the old one then fails with KOE322.
 //!   Per-user issuance limit (20 access / 10 min, 30 refresh / 60 min): KOE237.
-//! * id_token: RS256, header `{kid, typ:"JWT", alg:"RS256"}`; `iss` = base URL,
+//! * KOE205 is checked against the app's consent items
+//!   ([`EmulatorConfig::consent_items`]; by default every item a fixture user
+//!   has set up, plus `openid` when OpenID Connect is on), not against a list
+//!   of every scope Kakao knows: `openid` with OpenID Connect off is KOE205.
+//! * id_token: RS256, header `{kid, typ:"JWT", alg:"RS256"}`; `iss` = base URL
+//!   (or [`EmulatorConfig::issuer`], e.g. Kakao's `https://kauth.kakao.com`),
 //!   `aud` = client id, `sub` = id as a string, `iat`, `exp` = `iat` + access
 //!   lifetime, `auth_time`, `nonce` only if sent, `nickname`/`picture` when
 //!   consented, `email` only if valid and verified.
@@ -173,7 +182,8 @@
 //!     does not exist" (not -2). A malformed `property_keys`, or one naming an
 //!     unknown `kakao_account.` field, is `400 -2`.
 //! 14. *Injected faults*: kapi `-1` is `400 {"msg":"internal error","code":-1}`
-//!     (Kakao's wording unknown); a 500 on kauth is `server_error`/KOE003.
+//!     (Kakao's wording unknown; the status is the reference's, §6); a kapi
+//!     outage is `503 -9798`; a 500 on kauth is `server_error`/KOE003.
 //! 15. *OIDC userinfo `gender`*: upper case (`"FEMALE"`), as the doc example.
 //! 16. *Consent*: a linked user with a browser session skips the page unless
 //!     `scope` asks for items not yet agreed; agreeing does not change fixture
@@ -181,11 +191,16 @@
 //! 17. *Issuance counting*: a code exchange counts one access and one refresh
 //!     token; a refresh counts one access token, plus a refresh token when it
 //!     rotates.
+//! 18. *A token request that is not a form* (JSON, multipart, no
+//!     `Content-Type`): Kakao documents only the form; the emulator answers
+//!     `400 invalid_request` KOE001 before reading any parameter, so the code
+//!     is not spent. `;charset=utf-8` after the media type is accepted.
 //!
 //! ## Deliberate differences from real Kakao
 //!
-//! * One plain-http loopback origin plays both hosts; the OIDC issuer and every
-//!   discovery URL are that origin (clients take them from discovery).
+//! * One plain-http loopback origin plays both hosts; every discovery URL is
+//!   that origin, and so is the OIDC issuer unless the config names Kakao's
+//!   (`issuer`), which a client then meets on loopback as in production.
 //! * `secure_resource=true` upgrades foreign `http://` image URLs to https, but
 //!   the emulator's own images stay `http://127.0.0.1` (no TLS here).
 //! * The signing key is generated in memory once per process (never stored), so

@@ -54,6 +54,19 @@ struct Cli {
     /// Scheme the bridge page forwards to: SCHEME://oauth/callback?...
     #[arg(long, value_name = "SCHEME", default_value = kakao_emulator::DEFAULT_BRIDGE_SCHEME)]
     bridge_scheme: String,
+    /// Play an app with "OpenID Connect 활성화" off: no id_token, and `openid`
+    /// in a `scope` is KOE205.
+    #[arg(long)]
+    no_openid: bool,
+    /// The app's consent items, comma-separated (default: every item some
+    /// fixture user has configured, plus `openid`); an authorize `scope`
+    /// naming anything else is KOE205.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    consent_items: Option<Vec<String>>,
+    /// The issuer to claim in discovery and id_tokens (default: the base
+    /// URL), e.g. Kakao's own `https://kauth.kakao.com`.
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
     /// Append one JSON line per request here (codes, tokens, verifiers and
     /// secrets masked).
     #[arg(long, value_name = "FILE")]
@@ -103,6 +116,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         latency: Duration::from_millis(cli.latency_ms),
         bridge_scheme: cli.bridge_scheme,
         log_file: cli.log,
+        openid: !cli.no_openid,
+        consent_items: cli.consent_items,
+        issuer: cli.issuer,
         ..EmulatorConfig::default()
     };
     let emulator = kakao_emulator::start(config)

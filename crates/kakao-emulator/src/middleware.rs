@@ -84,11 +84,7 @@ pub(crate) async fn apply(
     };
     tracing::debug!(%path, ?fault, "injecting fault");
     let mut response = match fault {
-        Fault::ServerError if is_kapi_path(&path) => KapiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            ..KapiError::INTERNAL
-        }
-        .into_response(),
+        Fault::ServerError if is_kapi_path(&path) => KapiError::MAINTENANCE.into_response(),
         Fault::ServerError => KauthError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",

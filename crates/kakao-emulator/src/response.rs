@@ -86,6 +86,13 @@ impl KapiError {
         msg: "invalid request parameter",
         code: -2,
     };
+    /// `503 -9798`: kapi's server-side outage ("서비스 점검 중"); a kapi `-1`
+    /// is a 400 ([`Self::INTERNAL`]), not a 5xx.
+    pub(crate) const MAINTENANCE: Self = Self {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        msg: "service is under maintenance",
+        code: -9798,
+    };
     /// `400 -1`: Kakao's temporary internal error.
     pub(crate) const INTERNAL: Self = Self {
         status: StatusCode::BAD_REQUEST,

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::config::{EmulatorConfig, IssuanceLimit, RedirectUriError, check_redirect_uri};
 use crate::keys::SigningKey;
 use crate::store::Store;
+use crate::users::configured_scopes;
 use crate::{Clock, Faults, RequestLog, Users};
 
 /// Path of the bridge page the emulator plays (always a registered redirect URI).
@@ -68,6 +69,10 @@ pub(crate) struct Shared {
     pub app_name: String,
     pub app_id: i64,
     pub openid: bool,
+    /// What an authorize `scope` may name (see [`EmulatorConfig::consent_items`]).
+    pub consent_items: Vec<String>,
+    /// `iss` of id_tokens and discovery's `issuer`.
+    pub issuer: String,
     pub users: Users,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
@@ -129,6 +134,27 @@ impl EmulatorState {
             ),
         };
         let key = SigningKey::shared().map_err(StartError::SigningKey)?;
+        let consent_items = config.consent_items.unwrap_or_else(|| {
+            let mut items: Vec<String> = config
+                .openid
+                .then(|| "openid".to_owned())
+                .into_iter()
+                .collect();
+            for id in config.users.ids() {
+                for scope in config
+                    .users
+                    .get(id)
+                    .map(configured_scopes)
+                    .unwrap_or_default()
+                {
+                    if !items.contains(&scope) {
+                        items.push(scope);
+                    }
+                }
+            }
+            items
+        });
+        let issuer = config.issuer.unwrap_or_else(|| base_url.clone());
         let mut redirect_uris = config.redirect_uris;
         redirect_uris.push(format!("{base_url}{BRIDGE_PATH}"));
         let store = Store {
@@ -146,6 +172,8 @@ impl EmulatorState {
                 app_name: config.app_name,
                 app_id: config.app_id,
                 openid: config.openid,
+                consent_items,
+                issuer,
                 users: config.users,
                 access_ttl: config.access_ttl,
                 refresh_ttl: config.refresh_ttl,

@@ -189,26 +189,6 @@ const SCOPE_FLAGS: &[(&str, &str)] = &[
     ("ci_needs_agreement", "account_ci"),
 ];
 
-/// Scope ids the emulator knows (unknown ones at authorize are KOE205).
-pub(crate) const KNOWN_SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "profile_nickname",
-    "profile_image",
-    "name",
-    "account_email",
-    "age_range",
-    "birthyear",
-    "birthday",
-    "gender",
-    "phone_number",
-    "account_ci",
-    "talk_message",
-    "friends",
-    "plusfriends",
-    "shipping_address",
-];
-
 /// Korean label of a scope, as Kakao's consent screen words it.
 pub(crate) fn scope_label(scope: &str) -> &str {
     match scope {

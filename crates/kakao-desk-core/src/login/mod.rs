@@ -169,7 +169,10 @@ impl KakaoLogin {
             }
             Err(error) => return Err(error.into()),
         };
-        let oidc = IdTokenVerifier::new(parts.config.auth_base_url.clone());
+        let oidc = IdTokenVerifier::with_issuer(
+            parts.config.auth_base_url.clone(),
+            parts.config.issuer.clone(),
+        );
         Ok(Self {
             config: parts.config,
             clock: parts.clock,

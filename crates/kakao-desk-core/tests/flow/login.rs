@@ -117,9 +117,32 @@ async fn happy_path_with_oidc_paints_early_then_completes() -> TestResult {
 }
 
 #[tokio::test]
+async fn an_app_expected_to_use_oidc_without_it_fails_the_login_clearly() -> TestResult {
+    // The publisher's config says OIDC (the default) but the console has it
+    // off: Kakao sends no id_token, so the nonce cannot be checked.
+    let mut setup = Setup::default();
+    setup.emulator.openid = false;
+    let rig = Rig::with(setup).await?;
+    let (attempt, link) = rig.browser_callback().await?;
+    let login = rig.login.clone();
+    let waiting =
+        tokio::spawn(async move { login.await_callback(attempt, Language::En, || {}).await });
+    rig.login.complete_login(&deep_link(&link)?)?;
+    let error = waiting.await?.err().ok_or("the login must fail")?;
+    assert_eq!(
+        error.code(),
+        ErrorCode::KakaoConfig,
+        "a console that does not match the config is the publisher's to fix: {error}"
+    );
+    assert!(rig.stored_record()?.is_none(), "nothing sealed");
+    Ok(())
+}
+
+#[tokio::test]
 async fn happy_path_without_oidc_has_no_first_paint() -> TestResult {
     let mut setup = Setup::default();
     setup.emulator.openid = false;
+    setup.env.push(("KAKAO_OIDC", "false".to_owned()));
     let rig = Rig::with(setup).await?;
     let (attempt, link) = rig.browser_callback().await?;
     let painted = Arc::new(Mutex::new(false));

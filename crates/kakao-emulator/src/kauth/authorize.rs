@@ -16,7 +16,7 @@ use crate::params::{Params, split_list};
 use crate::response::{found, with_query};
 use crate::state::Shared;
 use crate::store::{AuthorizeRequest, IssuedCode, Store, random_token};
-use crate::users::{KNOWN_SCOPES, agreed_scopes, configured_scopes, scope_label};
+use crate::users::{agreed_scopes, scope_label};
 
 /// The browser session cookie (plays the Kakao Account login session).
 pub(crate) const SESSION_COOKIE: &str = "kakao_emulator_session";
@@ -160,7 +160,9 @@ fn validate(shared: &Shared, params: &Params) -> Result<AuthorizeRequest, PageEr
         return Err(("KOE001", "code_challenge_method must be S256.".into()));
     }
     let scopes = split_list(params.get("scope"));
-    if let Some(unknown) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
+    // KOE205 is about the app's console: a scope it has not set up as a
+    // consent item, or `openid` while OpenID Connect is off.
+    if let Some(unknown) = scopes.iter().find(|s| !shared.consent_items.contains(s)) {
         return Err((
             "KOE205",
             format!("설정하지 않은 동의 항목입니다: {unknown}"),
@@ -186,25 +188,12 @@ fn needs_more_consent(shared: &Shared, id: i64, request: &AuthorizeRequest) -> b
 }
 
 /// The items listed on the consent page: the requested `scope`, else every
-/// item the app has configured for any fixture user.
+/// consent item the app has configured.
 fn consent_items(shared: &Shared, request: &AuthorizeRequest) -> Vec<String> {
     if !request.scopes.is_empty() {
         return request.scopes.clone();
     }
-    let mut items: Vec<String> = Vec::new();
-    for id in shared.users.ids() {
-        for scope in shared
-            .users
-            .get(id)
-            .map(configured_scopes)
-            .unwrap_or_default()
-        {
-            if !items.contains(&scope) {
-                items.push(scope);
-            }
-        }
-    }
-    items
+    shared.consent_items.clone()
 }
 
 fn issue_code(

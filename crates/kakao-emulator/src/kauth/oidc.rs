@@ -9,12 +9,12 @@ use crate::EmulatorState;
 use crate::response::{json_response, json_with_type};
 
 /// `GET /.well-known/openid-configuration`: Kakao's document with every URL on
-/// the emulator (the issuer is the base URL, so a client that takes the issuer
-/// from discovery, as OIDC prescribes, verifies our tokens).
+/// the emulator. The issuer is the base URL, or Kakao's literal issuer when
+/// the emulator was configured so ([`crate::EmulatorConfig::issuer`]).
 pub(crate) async fn discovery(State(state): State<EmulatorState>) -> Response {
     let base = &state.shared().base_url;
     let body = json!({
-        "issuer": base,
+        "issuer": state.shared().issuer,
         "authorization_endpoint": format!("{base}/oauth/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "userinfo_endpoint": format!("{base}/v1/oidc/userinfo"),

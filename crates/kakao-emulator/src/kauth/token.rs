@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,25 +23,31 @@ use crate::store::{
 use crate::users::{agreed_scopes, id_token_profile_claims, render};
 
 /// `POST /oauth/token`.
-pub(crate) async fn token(State(state): State<EmulatorState>, body: Bytes) -> Response {
+pub(crate) async fn token(
+    State(state): State<EmulatorState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let shared = state.shared();
     let params = Params::from_body(&body);
-    let result = check_client(shared, &params).and_then(|()| match params.get("grant_type") {
-        Some("authorization_code") => exchange_code(shared, &params),
-        Some("refresh_token") => refresh(shared, &params),
-        Some(other) => Err(KauthError::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "KOE001",
-            format!("unsupported grant_type: {other}"),
-        )),
-        None => Err(KauthError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "KOE001",
-            "grant_type is required.",
-        )),
-    });
+    let result = check_form(&headers)
+        .and_then(|()| check_client(shared, &params))
+        .and_then(|()| match params.get("grant_type") {
+            Some("authorization_code") => exchange_code(shared, &params),
+            Some("refresh_token") => refresh(shared, &params),
+            Some(other) => Err(KauthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "KOE001",
+                format!("unsupported grant_type: {other}"),
+            )),
+            None => Err(KauthError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "KOE001",
+                "grant_type is required.",
+            )),
+        });
     let mut response = match result {
         Ok(body) => json_response(StatusCode::OK, &Value::Object(body)),
         Err(error) => error.into_response(),
@@ -53,6 +59,28 @@ pub(crate) async fn token(State(state): State<EmulatorState>, body: Bytes) -> Re
         HeaderValue::from_static("Bearer realm=\"oauth\""),
     );
     response
+}
+
+/// Kakao documents the token endpoint's body as a form, and only that
+/// (`docs/kakao-api.md` §0, §3): a JSON or multipart body is refused before
+/// any parameter is read. Its exact answer is unconfirmed; the emulator
+/// gives `400 invalid_request` KOE001.
+fn check_form(headers: &HeaderMap) -> Result<(), KauthError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if media_type.is_some_and(|t| t.eq_ignore_ascii_case("application/x-www-form-urlencoded")) {
+        Ok(())
+    } else {
+        Err(KauthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "KOE001",
+            "Content-Type must be application/x-www-form-urlencoded.",
+        ))
+    }
 }
 
 fn check_client(shared: &Shared, params: &Params) -> Result<(), KauthError> {
@@ -118,7 +146,15 @@ fn exchange_code(shared: &Shared, params: &Params) -> Result<Map<String, Value>,
         .extend([access_token.clone(), refresh_token.clone()]);
     let access_expires = now_ms + millis(shared.access_ttl);
     let refresh_expires = now_ms + millis(shared.refresh_ttl);
-    let with_id_token = shared.openid || issued.request.scopes.iter().any(|s| s == "openid");
+    // With OpenID Connect on, a plain login gets an id_token without asking;
+    // an additional-consent request (one with `scope`) only when `openid` is
+    // in it (`docs/kakao-api.md` §1.1, §7). KOE205 at authorize already
+    // refused `openid` with OpenID Connect off.
+    let with_id_token = if issued.request.scopes.is_empty() {
+        shared.openid
+    } else {
+        issued.request.scopes.iter().any(|s| s == "openid")
+    };
     store.access_tokens.insert(
         access_token.clone(),
         AccessToken {
@@ -320,7 +356,7 @@ fn sign_id_token(
 ) -> Result<String, KauthError> {
     let iat = shared.clock.now_secs();
     let mut claims = Map::new();
-    claims.insert("iss".into(), shared.base_url.clone().into());
+    claims.insert("iss".into(), shared.issuer.clone().into());
     claims.insert("aud".into(), shared.client_id.clone().into());
     claims.insert("sub".into(), user_id.to_string().into());
     claims.insert("iat".into(), iat.into());

@@ -298,3 +298,51 @@ async fn prompt_none_without_session_or_consent_redirects_with_an_error() -> Tes
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn koe205_follows_the_apps_consent_items_not_a_global_list() -> TestResult {
+    // Default: the items the fixtures configure, plus openid. `talk_message`
+    // is a real Kakao scope, but this app has not set it up.
+    let emulator = emulator().await?;
+    for scope in ["talk_message", "friends"] {
+        let (status, headers, body) =
+            fetch(&authorize_url(&emulator, &format!("&scope={scope}")), None).await?;
+        assert_error_page(status, &headers, &body, "KOE205");
+    }
+    let (status, _, _) = fetch(
+        &authorize_url(&emulator, "&scope=openid,account_email,birthday"),
+        None,
+    )
+    .await?;
+    assert_eq!(status, 302, "configured items are asked for");
+
+    // An app whose console lists only the nickname: email is KOE205.
+    let narrow = start(EmulatorConfig {
+        consent_items: Some(vec!["openid".into(), "profile_nickname".into()]),
+        ..config()
+    })
+    .await?;
+    let (status, headers, body) =
+        fetch(&authorize_url(&narrow, "&scope=account_email"), None).await?;
+    assert_error_page(status, &headers, &body, "KOE205");
+    let (status, _, _) = fetch(
+        &authorize_url(&narrow, "&scope=openid,profile_nickname"),
+        None,
+    )
+    .await?;
+    assert_eq!(status, 302, "a configured item passes");
+
+    // OpenID Connect off: `openid` is no consent item of the app.
+    let no_oidc = start(EmulatorConfig {
+        openid: false,
+        ..config()
+    })
+    .await?;
+    let (status, headers, body) = fetch(
+        &authorize_url(&no_oidc, "&scope=openid,account_email"),
+        None,
+    )
+    .await?;
+    assert_error_page(status, &headers, &body, "KOE205");
+    Ok(())
+}

@@ -42,6 +42,9 @@ fn help_documents_every_flag() -> TestResult {
         "--latency-ms",
         "--bridge-scheme",
         "--log",
+        "--no-openid",
+        "--consent-items",
+        "--issuer",
     ] {
         assert!(help.contains(flag), "--help must document {flag}:\n{help}");
     }

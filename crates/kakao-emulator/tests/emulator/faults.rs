@@ -63,8 +63,11 @@ async fn kapi_faults_always_until_cleared() -> TestResult {
     let (status, _, body) = kapi_get(&emulator, "/v2/user/me", access).await?;
     assert_eq!(
         (status, json(&body)?),
-        (500, json!({"msg": "internal error", "code": -1})),
-        "a 500 on kapi has kapi's error shape"
+        (
+            503,
+            json!({"msg": "service is under maintenance", "code": -9798})
+        ),
+        "an outage on kapi is Kakao's 503 -9798 in kapi's error shape"
     );
     emulator.faults().clear("/v2/user/me");
     let (status, _, _) = kapi_get(&emulator, "/v2/user/me", access).await?;

@@ -217,3 +217,40 @@ async fn tokeninfo_decodes_valid_id_tokens_and_refuses_others() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn kakaos_literal_issuer_can_be_claimed_on_loopback() -> TestResult {
+    const KAKAO_ISSUER: &str = "https://kauth.kakao.com";
+    let emulator = start(EmulatorConfig {
+        issuer: Some(KAKAO_ISSUER.to_owned()),
+        ..config()
+    })
+    .await?;
+    let discovery = json(
+        &get(emulator.url("/.well-known/openid-configuration"))
+            .await?
+            .text()
+            .await?,
+    )?;
+    assert_eq!(
+        discovery["issuer"], KAKAO_ISSUER,
+        "discovery names Kakao's issuer"
+    );
+    assert_eq!(
+        discovery["jwks_uri"],
+        format!("{}/.well-known/jwks.json", emulator.base_url()),
+        "while every URL stays on the emulator"
+    );
+    let tokens = login(&emulator).await?;
+    let payload = str_field(&tokens, "id_token")?
+        .split('.')
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    let claims: serde_json::Value = serde_json::from_slice(&base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        payload,
+    )?)?;
+    assert_eq!(claims["iss"], KAKAO_ISSUER, "and so does the id_token");
+    Ok(())
+}

@@ -390,3 +390,104 @@ async fn concurrent_exchanges_of_one_code_succeed_once() -> TestResult {
     );
     Ok(())
 }
+
+/// The id_token of a login whose authorize request carried `extra`.
+async fn id_token_after(
+    emulator: &kakao_emulator::RunningEmulator,
+    extra: &str,
+) -> TestResult<Option<String>> {
+    let redirect = redirect_of(authorize_url(emulator, extra), "auto-consent redirects").await?;
+    let code = query_param(&redirect, "code").ok_or("no code")?;
+    let (status, _, tokens) = exchange(emulator, &code).await?;
+    assert_eq!(status, 200, "exchanged: {tokens}");
+    let scope = tokens["scope"].as_str().unwrap_or_default().to_owned();
+    let id_token = tokens
+        .get("id_token")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned);
+    assert_eq!(
+        scope.split(' ').any(|s| s == "openid"),
+        id_token.is_some(),
+        "`scope` lists openid exactly when an id_token comes: {tokens}"
+    );
+    Ok(id_token)
+}
+
+#[tokio::test]
+async fn additional_consent_yields_an_id_token_only_when_openid_is_asked_for() -> TestResult {
+    let emulator = emulator().await?;
+    assert!(
+        id_token_after(&emulator, "").await?.is_some(),
+        "a plain login of an OIDC app gets an id_token without asking"
+    );
+    assert!(
+        id_token_after(&emulator, "&scope=account_email")
+            .await?
+            .is_none(),
+        "additional consent without openid: no new id_token, as Kakao documents"
+    );
+    assert!(
+        id_token_after(&emulator, "&scope=openid,account_email")
+            .await?
+            .is_some(),
+        "additional consent with openid: a new id_token"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_token_endpoint_takes_only_a_form() -> TestResult {
+    let emulator = emulator().await?;
+    let code = authorize_code(&emulator).await?;
+    let form = serde_json::json!({
+        "grant_type": "authorization_code",
+        "client_id": emulator.client_id(),
+        "redirect_uri": REDIRECT_URI,
+        "code": code,
+        "code_verifier": VERIFIER,
+    });
+    let response = client()?
+        .post(emulator.url("/oauth/token"))
+        .header("content-type", "application/json")
+        .body(form.to_string())
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await?;
+    assert_eq!(
+        (status, body["error"].as_str(), body["error_code"].as_str()),
+        (400, Some("invalid_request"), Some("KOE001")),
+        "a JSON body is refused: {body}"
+    );
+    let none = client()?
+        .post(emulator.url("/oauth/token"))
+        .body(format!("grant_type=authorization_code&code={code}"))
+        .send()
+        .await?;
+    assert_eq!(
+        none.status().as_u16(),
+        400,
+        "a body without a content type too"
+    );
+    let (status, _, tokens) = exchange(&emulator, &code).await?;
+    assert_eq!(
+        status, 200,
+        "the refused requests did not spend the code: {tokens}"
+    );
+    let charset = client()?
+        .post(emulator.url("/oauth/token"))
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded;charset=utf-8",
+        )
+        .body("grant_type=refresh_token")
+        .send()
+        .await?;
+    let body: serde_json::Value = charset.json().await?;
+    assert_ne!(
+        body["error_description"].as_str(),
+        Some("Content-Type must be application/x-www-form-urlencoded."),
+        "Kakao's own `;charset=utf-8` form passes the check: {body}"
+    );
+    Ok(())
+}
