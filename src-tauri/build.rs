@@ -10,7 +10,22 @@
 //! `generate_context!()`): a developer's `tauri dev` or `cargo run` then never
 //! steals links, single-instance hand-offs, data or keychain entries from an
 //! installed release build.
+//!
+//! The publisher's Kakao settings come from `kakao.toml` at the root, with
+//! the same-named `KAKAO_*` variables of the build environment taking
+//! precedence (a CI job sets them from repository variables and secrets).
+//! They reach the app as `KAKAO_DESK_BUILD_*` compile-time variables, read by
+//! `src-tauri/src/publisher.rs`. Debug builds read `[debug]`, release builds
+//! `[release]`, so each build kind has its own redirect URI (its own scheme
+//! behind the bridge page). See ARCHITECTURE.md, "Publisher configuration".
+//!
+//! `cfg(demo_emulator)` is set for debug builds and for release builds with
+//! the `demo` feature: a build without a key then runs against the bundled
+//! emulator, so `cargo run` and `npx tauri dev` work on a fresh clone.
 
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Appended to the release identifier and scheme in debug builds.
@@ -23,8 +38,18 @@ fn main() {
     // left out of the binary until some other build input changed.
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
     println!("cargo:rerun-if-changed=src-tauri/permissions");
-    if std::env::var("PROFILE").as_deref() == Ok("debug") {
+    let debug = std::env::var("PROFILE").as_deref() == Ok("debug");
+    if debug {
         apply_debug_identity();
+    }
+    println!("cargo::rustc-check-cfg=cfg(demo_emulator)");
+    if std::env::var_os("CARGO_CFG_DEBUG_ASSERTIONS").is_some()
+        || std::env::var_os("CARGO_FEATURE_DEMO").is_some()
+    {
+        println!("cargo:rustc-cfg=demo_emulator");
+    }
+    if let Err(message) = publisher_config(if debug { "debug" } else { "release" }) {
+        panic!("kakao.toml: {message}");
     }
 
     let attributes = tauri_build::Attributes::new()
@@ -85,4 +110,114 @@ fn merge(target: &mut Value, patch: Value) {
         }
         (target, patch) => *target = patch,
     }
+}
+
+/// The publisher's file, `kakao.toml`. Unknown keys are refused, so a typo
+/// does not silently fall back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublisherFile {
+    client_id: Option<String>,
+    scopes: Option<Vec<String>>,
+    oidc: Option<bool>,
+    /// Present only to refuse it with a clear message.
+    client_secret: Option<toml::Value>,
+    release: Option<BuildKind>,
+    debug: Option<BuildKind>,
+}
+
+/// The settings of one build kind.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuildKind {
+    redirect_uri: Option<String>,
+    redirect_mode: Option<String>,
+}
+
+/// The variables a build may set, as the core names them. The Kakao hosts
+/// and the issuer are for test builds against the emulator; they have no
+/// place in `kakao.toml`.
+const BUILD_VARIABLES: [&str; 9] = [
+    "KAKAO_CLIENT_ID",
+    "KAKAO_CLIENT_SECRET",
+    "KAKAO_REDIRECT_URI",
+    "KAKAO_REDIRECT_MODE",
+    "KAKAO_SCOPES",
+    "KAKAO_OIDC",
+    "KAKAO_AUTH_BASE_URL",
+    "KAKAO_API_BASE_URL",
+    "KAKAO_OIDC_ISSUER",
+];
+
+/// Resolves the build's Kakao settings (environment over `kakao.toml`) and
+/// hands them to the app's compilation as `KAKAO_DESK_BUILD_<NAME>`; also
+/// records where each came from (`KAKAO_DESK_BUILD_SOURCES`) for
+/// `--check-config`.
+fn publisher_config(kind: &str) -> Result<(), String> {
+    println!("cargo:rerun-if-changed=kakao.toml");
+    for variable in BUILD_VARIABLES {
+        println!("cargo:rerun-if-env-changed={variable}");
+    }
+    let file: PublisherFile = match std::fs::read_to_string("kakao.toml") {
+        Ok(text) => toml::from_str(&text).map_err(|e| e.to_string())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => PublisherFile::default(),
+        Err(e) => return Err(e.to_string()),
+    };
+    if file.client_secret.is_some() {
+        return Err(
+            "client_secret does not belong in a file that is committed: set \
+             KAKAO_CLIENT_SECRET in the build environment instead (and read the README \
+             on why a desktop app should not have one)"
+                .to_owned(),
+        );
+    }
+    let section = match kind {
+        "debug" => file.debug.unwrap_or_default(),
+        _ => file.release.unwrap_or_default(),
+    };
+    let from_file: BTreeMap<&str, Option<String>> = BTreeMap::from([
+        ("KAKAO_CLIENT_ID", file.client_id),
+        ("KAKAO_REDIRECT_URI", section.redirect_uri),
+        ("KAKAO_REDIRECT_MODE", section.redirect_mode),
+        ("KAKAO_SCOPES", file.scopes.map(|s| s.join(","))),
+        ("KAKAO_OIDC", file.oidc.map(|on| on.to_string())),
+    ]);
+    let mut sources = Vec::new();
+    for variable in BUILD_VARIABLES {
+        let env = std::env::var(variable)
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        let (value, source) = match env {
+            Some(value) => (value, "environment".to_owned()),
+            None => match from_file.get(variable).cloned().flatten() {
+                Some(value) if !value.trim().is_empty() => {
+                    let table =
+                        if variable == "KAKAO_REDIRECT_URI" || variable == "KAKAO_REDIRECT_MODE" {
+                            format!("kakao.toml [{kind}]")
+                        } else {
+                            "kakao.toml".to_owned()
+                        };
+                    (value, table)
+                }
+                _ => continue,
+            },
+        };
+        if value.chars().any(char::is_control) {
+            return Err(format!("{variable} must be one line"));
+        }
+        if variable == "KAKAO_CLIENT_SECRET" {
+            println!(
+                "cargo:warning=KAKAO_CLIENT_SECRET is baked into this build: anyone with the binary can read it (README, \"Client secret\")"
+            );
+        }
+        let name = variable.trim_start_matches("KAKAO_");
+        println!("cargo:rustc-env=KAKAO_DESK_BUILD_{name}={}", value.trim());
+        sources.push(format!("{variable}={source}"));
+    }
+    println!("cargo:rustc-env=KAKAO_DESK_BUILD_KIND={kind}");
+    println!(
+        "cargo:rustc-env=KAKAO_DESK_BUILD_SOURCES={}",
+        sources.join(";")
+    );
+    Ok(())
 }

@@ -25,7 +25,7 @@ pub struct Opened {
     /// Running against the bundled emulator.
     pub demo: bool,
     /// Keeps the demo emulator serving while the app runs.
-    #[cfg(feature = "demo")]
+    #[cfg(demo_emulator)]
     pub emulator: Option<kakao_emulator::RunningEmulator>,
 }
 

@@ -7,6 +7,8 @@
 //! Layout:
 //! - [`startup`]: configuration, demo emulator, vault key source and stores,
 //!   opened off the window's critical path;
+//! - [`publisher`]: the publisher's Kakao settings baked in at build time
+//!   (`kakao.toml`, build environment);
 //! - [`handle`]: the shell's handle on the login core — publish the view,
 //!   report an error, hand over a link, follow a login attempt;
 //! - [`view`]: the one pure function from the core's state to what the UI
@@ -30,6 +32,7 @@ pub mod files;
 pub mod handle;
 pub mod ipc;
 pub mod links;
+pub mod publisher;
 pub mod settings;
 pub mod startup;
 pub mod ui_channel;

@@ -85,11 +85,10 @@ async fn open(app: &AppHandle, scheme: &str) -> Result<Opened, ErrorCode> {
         tracing::error!(%error, "cannot create the app data directory");
         ErrorCode::Storage
     })?;
-    let resolution = Config::resolve(|name| std::env::var(name).ok(), runtime_overrides())
-        .map_err(|error| {
-            tracing::error!(%error, "invalid Kakao configuration");
-            error.code()
-        })?;
+    let resolution = resolve_config().map_err(|error| {
+        tracing::error!(%error, "invalid Kakao configuration");
+        error.code()
+    })?;
     let (config, emulator) = match resolution {
         Resolution::Kakao(config) => (*config, None),
         Resolution::Demo { scopes } => {
@@ -125,9 +124,23 @@ async fn open(app: &AppHandle, scheme: &str) -> Result<Opened, ErrorCode> {
     Ok(Opened {
         login: Arc::new(login),
         demo: emulator.is_some(),
-        #[cfg(feature = "demo")]
+        #[cfg(demo_emulator)]
         emulator: emulator.flatten(),
     })
+}
+
+/// The configuration this process uses: its environment (as far as
+/// [`runtime_overrides`] allows), then what the binary was built with, then
+/// the production defaults.
+///
+/// # Errors
+/// The [`ConfigError`](kakao_desk_core::config::ConfigError) of a wrong value.
+pub fn resolve_config() -> Result<Resolution, kakao_desk_core::config::ConfigError> {
+    Config::resolve_layers_with(
+        |name| std::env::var(name).ok(),
+        crate::publisher::build_time,
+        runtime_overrides(),
+    )
 }
 
 /// Whether the runtime environment may name the Kakao hosts: in debug builds
@@ -135,7 +148,7 @@ async fn open(app: &AppHandle, scheme: &str) -> Result<Opened, ErrorCode> {
 /// it was built so on purpose (`KAKAO_DESK_ALLOW_HOST_OVERRIDE=1` at build
 /// time, as the benchmark does). Never in a shipped build, where whoever sets
 /// the environment would pick the issuer the app trusts.
-fn runtime_overrides() -> RuntimeOverrides {
+pub fn runtime_overrides() -> RuntimeOverrides {
     if cfg!(debug_assertions) || option_env!("KAKAO_DESK_ALLOW_HOST_OVERRIDE") == Some("1") {
         RuntimeOverrides::All
     } else {
@@ -157,7 +170,7 @@ fn key_source(app_id: &str, data_dir: PathBuf) -> Box<dyn KeySource> {
 
 /// Demo mode: the bundled emulator on loopback, its bridge page forwarding to
 /// this build's scheme.
-#[cfg(feature = "demo")]
+#[cfg(demo_emulator)]
 async fn demo_config(
     scheme: &str,
     scopes: Vec<String>,
@@ -180,13 +193,15 @@ async fn demo_config(
     Ok((config, Some(emulator)))
 }
 
-/// Without the `demo` feature there is no emulator to fall back on: a build
-/// with no Kakao app key cannot log in, and says so.
-#[cfg(not(feature = "demo"))]
+/// A release build without the `demo` feature has no emulator to fall back
+/// on: with no Kakao app key it cannot log in, and says what to set.
+#[cfg(not(demo_emulator))]
 async fn demo_config(
     _scheme: &str,
     _scopes: Vec<String>,
 ) -> Result<(Config, Option<()>), ErrorCode> {
-    tracing::error!("no KAKAO_CLIENT_ID configured and this build has no demo emulator");
-    Err(ErrorCode::KakaoConfig)
+    tracing::error!(
+        "this build has no Kakao app key (client_id in kakao.toml or KAKAO_CLIENT_ID when building) and no demo emulator"
+    );
+    Err(ErrorCode::NotConfigured)
 }

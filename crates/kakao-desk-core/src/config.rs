@@ -3,8 +3,8 @@
 //! Each variable is looked up in three layers, first hit wins:
 //! 1. the runtime environment, read through an injected lookup so tests never
 //!    touch the process environment;
-//! 2. build-time defaults baked in with `option_env!` by whoever built the
-//!    binary (a publisher's CI sets its app key there);
+//! 2. the values the binary was built with, injected by the shell (the app
+//!    bakes in the publisher's `kakao.toml` and build environment);
 //! 3. the compiled production defaults of [`production_defaults`], the only
 //!    place that names Kakao's hosts.
 //!
@@ -247,53 +247,19 @@ pub fn production_defaults(variable: &str) -> Option<&'static str> {
         "KAKAO_AUTH_BASE_URL" => Some("https://kauth.kakao.com"),
         "KAKAO_API_BASE_URL" => Some("https://kapi.kakao.com"),
         // The bridge page this repository ships, as published with the project.
-        "KAKAO_REDIRECT_URI" => Some("https://kakao-desk.github.io/kakao/callback"),
+        "KAKAO_REDIRECT_URI" => Some("https://kakao-desk.github.io/kakao-desk/kakao/callback/"),
         "KAKAO_OIDC" => Some("true"),
         _ => None,
     }
 }
 
-/// The values baked in when the binary was built (`option_env!`).
-pub fn build_time_defaults(variable: &str) -> Option<&'static str> {
-    match variable {
-        "KAKAO_CLIENT_ID" => option_env!("KAKAO_CLIENT_ID"),
-        "KAKAO_CLIENT_SECRET" => option_env!("KAKAO_CLIENT_SECRET"),
-        "KAKAO_REDIRECT_URI" => option_env!("KAKAO_REDIRECT_URI"),
-        "KAKAO_REDIRECT_MODE" => option_env!("KAKAO_REDIRECT_MODE"),
-        "KAKAO_AUTH_BASE_URL" => option_env!("KAKAO_AUTH_BASE_URL"),
-        "KAKAO_API_BASE_URL" => option_env!("KAKAO_API_BASE_URL"),
-        "KAKAO_SCOPES" => option_env!("KAKAO_SCOPES"),
-        _ => None,
-    }
-}
-
 impl Config {
-    /// Resolves the configuration from the runtime environment (`lookup`),
-    /// then build-time defaults, then production defaults.
-    ///
-    /// The shell passes `|name| std::env::var(name).ok()`; tests pass a map.
-    ///
-    /// # Errors
-    /// [`ConfigError`] for any value that is present but wrong. A bad value is
-    /// never silently replaced by a default.
-    /// `overrides` says which variables the runtime environment may set: a
-    /// release build passes [`RuntimeOverrides::AllButHosts`].
+    /// Resolves the configuration from the runtime environment (`runtime`),
+    /// then the build's values (`build_time`), then production defaults,
+    /// with every runtime override allowed (tests, benchmarks).
     ///
     /// # Errors
-    /// [`ConfigError`] for any value that is present but wrong, or a host set
-    /// at run time where `overrides` forbids it.
-    pub fn resolve(
-        lookup: impl Fn(&str) -> Option<String>,
-        overrides: RuntimeOverrides,
-    ) -> Result<Resolution, ConfigError> {
-        Self::resolve_layers_with(lookup, build_time_defaults, overrides)
-    }
-
-    /// [`Config::resolve`] with the build-time layer injected too, and every
-    /// runtime override allowed.
-    ///
-    /// # Errors
-    /// As [`Config::resolve`].
+    /// As [`Config::resolve_layers_with`].
     pub fn resolve_layers(
         runtime: impl Fn(&str) -> Option<String>,
         build_time: impl Fn(&str) -> Option<&'static str>,
@@ -301,10 +267,17 @@ impl Config {
         Self::resolve_layers_with(runtime, build_time, RuntimeOverrides::All)
     }
 
-    /// [`Config::resolve_layers`] with the runtime policy injected.
+    /// Resolves the configuration layer by layer: `runtime` (the process
+    /// environment; the shell passes `|name| std::env::var(name).ok()`,
+    /// tests a map), then `build_time` (the publisher's values baked into the
+    /// binary), then [`production_defaults`]. `overrides` says which
+    /// variables the runtime environment may set: a shipped build passes
+    /// [`RuntimeOverrides::AllButHosts`].
     ///
     /// # Errors
-    /// As [`Config::resolve`].
+    /// [`ConfigError`] for any value that is present but wrong (a bad value
+    /// is never silently replaced by a default), or a host set at run time
+    /// where `overrides` forbids it.
     pub fn resolve_layers_with(
         runtime: impl Fn(&str) -> Option<String>,
         build_time: impl Fn(&str) -> Option<&'static str>,

@@ -66,6 +66,9 @@ pub enum ErrorCode {
     KakaoTemporary,
     /// The app's Kakao configuration is wrong (KOE006, KOE101, KOE010, KOE303, KOE205).
     KakaoConfig,
+    /// The build names no Kakao app key and has no demo emulator to fall
+    /// back on: the developer must set one and build again.
+    NotConfigured,
     /// Kakao's issuance or request limits were hit (KOE237, -10).
     RateLimited,
     /// The session can no longer be renewed (invalid_grant, KOE322).
@@ -82,7 +85,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in a stable order.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         Self::LoginCancelled,
         Self::LoginTimeout,
         Self::StateMismatch,
@@ -90,6 +93,7 @@ impl ErrorCode {
         Self::Network,
         Self::KakaoTemporary,
         Self::KakaoConfig,
+        Self::NotConfigured,
         Self::RateLimited,
         Self::SessionExpired,
         Self::ConsentRequired,
@@ -108,6 +112,7 @@ impl ErrorCode {
             Self::Network => "network",
             Self::KakaoTemporary => "kakao_temporary",
             Self::KakaoConfig => "kakao_config",
+            Self::NotConfigured => "not_configured",
             Self::RateLimited => "rate_limited",
             Self::SessionExpired => "session_expired",
             Self::ConsentRequired => "consent_required",
@@ -157,10 +162,16 @@ impl ErrorCode {
                 "Kakao has a temporary problem. Please try again in a moment."
             }
             (Self::KakaoConfig, Language::Ko) => {
-                "앱의 카카오 설정이 올바르지 않습니다(앱 키, 리다이렉트 URI, 클라이언트 시크릿). 앱 배포자에게 알려 주세요."
+                "앱의 카카오 설정이 올바르지 않습니다(앱 키, 리다이렉트 URI, 동의 항목, 클라이언트 시크릿). 앱을 배포하는 분이라면 kakao-desk --check-config로 무엇을 고칠지 확인하고, 아니라면 앱 배포자에게 알려 주세요."
             }
             (Self::KakaoConfig, Language::En) => {
-                "The app's Kakao settings are wrong (app key, redirect URI or client secret). Please tell the app's publisher."
+                "The app's Kakao settings are wrong (app key, redirect URI, consent items or client secret). If you publish this app, run kakao-desk --check-config to see what to fix; otherwise tell the app's publisher."
+            }
+            (Self::NotConfigured, Language::Ko) => {
+                "이 빌드에는 카카오 앱 키가 없습니다. kakao.toml의 client_id(또는 빌드할 때 KAKAO_CLIENT_ID)에 REST API 키를 넣고 다시 빌드하세요. 키 없이 써 보려면 디버그 빌드(cargo run, npx tauri dev)가 데모 모드로 실행됩니다."
+            }
+            (Self::NotConfigured, Language::En) => {
+                "This build has no Kakao app key. Put your REST API key in client_id in kakao.toml (or KAKAO_CLIENT_ID when building) and build again. To try it without a key, a debug build (cargo run, npx tauri dev) runs in demo mode."
             }
             (Self::RateLimited, Language::Ko) => {
                 "요청이 너무 많습니다. 10분쯤 기다린 뒤 다시 시도하세요."

@@ -10,8 +10,8 @@
 //! clock, system browser, profile cache, vault) and calls its methods;
 //! everything below happens inside it.
 //!
-//! 0. **Configure.** [`config::Config::resolve`] reads `KAKAO_*` from the
-//!    runtime environment, then build-time defaults, then the production
+//! 0. **Configure.** [`config::Config::resolve_layers_with`] reads `KAKAO_*` from the
+//!    runtime environment, then the build's values, then the production
 //!    defaults (the only place that names Kakao's hosts); no app key means demo
 //!    mode against the bundled emulator ([`config::Config::demo`]).
 //! 1. **Begin.** [`login::KakaoLogin::begin_login`] creates a login attempt
@@ -61,6 +61,7 @@ pub mod cache;
 pub mod callback;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod error;
 mod jwt;
 pub mod kakao;

@@ -30,6 +30,20 @@ use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, PkceVerifier, 
 /// Largest JSON answer read from Kakao. Real answers are a few KiB.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
+/// Largest HTML page [`KakaoClient::page`] reads.
+pub const MAX_PAGE_BYTES: usize = 512 * 1024;
+
+/// A page as [`KakaoClient::page`] read it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Location` header of a redirect.
+    pub location: Option<String>,
+    /// The body (lossily decoded as UTF-8).
+    pub body: String,
+}
+
 /// Timeouts and retry pacing of the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientOptions {
@@ -290,6 +304,39 @@ impl KakaoClient {
             });
         }
         Ok((content_type, body.to_vec()))
+    }
+
+    /// Fetches a page without following redirects, for the configuration
+    /// doctor: Kakao's authorize endpoint (which answers a wrong set-up with
+    /// an error page instead of a redirect) and the bridge page. Returns the
+    /// status, the `Location` header and at most [`MAX_PAGE_BYTES`] of body.
+    /// Only https, or http on loopback, is fetched.
+    ///
+    /// # Errors
+    /// A [`KakaoError`]; an insecure URL is [`KakaoError::Status`] 0.
+    pub async fn page(&self, url: &Url) -> Result<Page, KakaoError> {
+        if !is_secure(url) {
+            return Err(KakaoError::Status { status: 0 });
+        }
+        let response = self
+            .http
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "text/html")
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = read_capped(response, MAX_PAGE_BYTES).await?;
+        Ok(Page {
+            status,
+            location,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 
     /// Runs `op` and, when it fails with a transient error, once more after a
