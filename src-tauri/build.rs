@@ -171,10 +171,24 @@ fn publisher_config(kind: &str) -> Result<(), String> {
                 .to_owned(),
         );
     }
-    let section = match kind {
-        "debug" => file.debug.unwrap_or_default(),
-        _ => file.release.unwrap_or_default(),
+    let (section, other) = match kind {
+        "debug" => (
+            file.debug.unwrap_or_default(),
+            file.release.unwrap_or_default(),
+        ),
+        _ => (
+            file.release.unwrap_or_default(),
+            file.debug.unwrap_or_default(),
+        ),
     };
+    // The other build kind's redirect URI, so --check-config can list both
+    // values to register and notice when they are one page.
+    if let Some(uri) = other.redirect_uri.filter(|u| !u.trim().is_empty()) {
+        println!(
+            "cargo:rustc-env=KAKAO_DESK_BUILD_OTHER_REDIRECT_URI={}",
+            uri.trim()
+        );
+    }
     let from_file: BTreeMap<&str, Option<String>> = BTreeMap::from([
         ("KAKAO_CLIENT_ID", file.client_id),
         ("KAKAO_REDIRECT_URI", section.redirect_uri),

@@ -9,6 +9,8 @@
 //!   opened off the window's critical path;
 //! - [`publisher`]: the publisher's Kakao settings baked in at build time
 //!   (`kakao.toml`, build environment);
+//! - [`check`]: `kakao-desk --check-config`, the configuration doctor, run
+//!   before any window opens;
 //! - [`handle`]: the shell's handle on the login core — publish the view,
 //!   report an error, hand over a link, follow a login attempt;
 //! - [`view`]: the one pure function from the core's state to what the UI
@@ -27,6 +29,7 @@
 
 pub mod bench;
 pub mod browser;
+pub mod check;
 pub mod commands;
 pub mod files;
 pub mod handle;
@@ -52,9 +55,15 @@ use crate::ui_channel::UiChannel;
 /// When Tauri cannot start at all (no display, broken WebKit installation);
 /// there is nothing to show the user in that case but the panic message.
 pub fn run() {
-    init_tracing();
     let mut context = tauri::generate_context!();
     let scheme = links::configured_scheme(context.config());
+    // Before anything else (single-instance would hand the arguments to a
+    // running app): `--check-config` prints the doctor's report and exits.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(request) = check::Request::from_args(&args) {
+        std::process::exit(check::run(&request, &context.config().identifier, &scheme));
+    }
+    init_tracing();
     // The deep-link plugin, given the schemes, keeps the URL of a cold start
     // (authorization code and state) for the app's lifetime and broadcasts it
     // as an app-wide event. On Linux and Windows the shell reads the process's

@@ -27,6 +27,12 @@ pub fn build_time(variable: &str) -> Option<&'static str> {
     }
 }
 
+/// The redirect URI `kakao.toml` gives the other build kind (release for a
+/// debug build and back), for the doctor.
+pub fn other_redirect_uri() -> Option<&'static str> {
+    option_env!("KAKAO_DESK_BUILD_OTHER_REDIRECT_URI")
+}
+
 /// Where the build found `variable`: `environment`, `kakao.toml` or
 /// `kakao.toml [debug]`/`[release]`; `None` when the build did not set it.
 pub fn build_source(variable: &str) -> Option<&'static str> {
