@@ -23,6 +23,9 @@ PACKAGES=(
   # test: a display without a screen, WebDriver for WebKitGTK, screenshots,
   # desktop-entry tools for the packaging tests
   xvfb webkit2gtk-driver imagemagick desktop-file-utils rpm cpio
+  # Korean and English locales: WebKit takes the page language from the C
+  # locale, so a Korean session must have ko_KR.UTF-8 (generated below)
+  locales
   # node for the Tauri CLI (skipped when a node is already on PATH)
   nodejs npm
 )
@@ -41,6 +44,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -q
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The locales the Korean and English sessions use, when missing.
+for wanted in ko_KR en_US; do
+  if ! locale -a 2>/dev/null | grep -qi "^${wanted}\.utf-\?8$"; then
+    say "generating the ${wanted}.UTF-8 locale"
+    $SUDO sed -i "s/^# *\(${wanted}\.UTF-8 UTF-8\)/\1/" /etc/locale.gen
+    grep -q "^${wanted}.UTF-8 UTF-8" /etc/locale.gen || echo "${wanted}.UTF-8 UTF-8" | $SUDO tee -a /etc/locale.gen >/dev/null
+    $SUDO locale-gen >/dev/null
+  fi
+done
 
 # Rust (rustup's stable toolchain) when there is none.
 if ! command -v cargo >/dev/null 2>&1; then

@@ -3,6 +3,7 @@
 //! WebDriver, and the installed Linux packages. One binary, one [`support`]
 //! harness; nextest runs these tests one at a time (test group `desktop`).
 
+mod bridge;
 mod check;
 mod crash;
 mod installed;

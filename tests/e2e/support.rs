@@ -500,3 +500,117 @@ pub async fn text_of(client: &Client, css: &str) -> String {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The bridge site `scripts/build-bridge-site.py` builds (one page per build
+/// kind), served over loopback http by Python's static server, as GitHub
+/// Pages would serve it over https.
+pub struct BridgeSite {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    _server: Group,
+    _dir: tempfile::TempDir,
+}
+
+impl BridgeSite {
+    /// Builds the site into a temporary directory and serves it.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let built = Command::new("python3")
+            .arg(root.join("scripts/build-bridge-site.py"))
+            .arg(dir.path())
+            .output()
+            .expect("python3 runs the site generator");
+        assert!(
+            built.status.success(),
+            "the bridge site builds: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let port = free_port();
+        let mut server = Command::new("python3");
+        server
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ])
+            .arg("--directory")
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let server = Group::spawn("the bridge site's server", server);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the static server did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            _server: server,
+            _dir: dir,
+        }
+    }
+
+    /// The page of a build kind: `/kakao/callback/` (release) or
+    /// `/kakao/callback/debug/`.
+    pub fn page(&self, debug: bool) -> String {
+        let kind = if debug { "debug/" } else { "" };
+        format!("{}/kakao/callback/{kind}", self.base)
+    }
+}
+
+/// WebKitGTK's MiniBrowser, driven by WebKitWebDriver inside a desktop
+/// session: a real browser engine for the bridge page.
+pub struct PageBrowser {
+    /// The WebDriver URL (`http://127.0.0.1:PORT`).
+    pub webdriver: String,
+    _driver: Group,
+}
+
+/// MiniBrowser as Debian's libwebkit2gtk-4.1-0 installs it.
+pub const MINIBROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+
+impl PageBrowser {
+    /// Starts WebKitWebDriver in `desktop`'s session.
+    pub fn start(desktop: &Desktop) -> Self {
+        let port = free_port();
+        let mut command = Command::new("WebKitWebDriver");
+        command
+            .arg(format!("--port={port}"))
+            .envs(desktop.env().iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(desktop.log_file("minibrowser-webdriver.log"))
+            .stderr(desktop.log_file("minibrowser-webdriver.log"));
+        let driver = Group::spawn("WebKitWebDriver (MiniBrowser)", command);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "WebKitWebDriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            webdriver: format!("http://127.0.0.1:{port}"),
+            _driver: driver,
+        }
+    }
+
+    /// A new MiniBrowser window.
+    pub async fn open(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("MiniBrowser"));
+        caps.insert(
+            "webkitgtk:browserOptions".into(),
+            json!({ "binary": MINIBROWSER, "args": ["--automation"] }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.webdriver)
+            .await
+            .unwrap_or_else(|e| panic!("MiniBrowser session failed: {e}"))
+    }
+}
