@@ -10,6 +10,12 @@ redirect, and
 - for a bridge-page redirect, reads the page's link to `<scheme>://...` and
   opens it the way the OS does: by launching the app binary (E2E_APP) with the
   URL as its only argument;
+- for a redirect to the real bridge site (`scripts/build-bridge-site.py`,
+  paths `/kakao/callback/` and `/kakao/callback/debug/`), loads the page in a
+  real browser engine, WebKitGTK's MiniBrowser through the WebDriver at
+  E2E_BRIDGE_WEBDRIVER, reads the link the page's script navigates to (the
+  engine does not know the scheme, so it stops there) and opens it as the OS
+  does;
 - for a loopback redirect, simply requests it (the app's receiver answers).
 
 Environment: E2E_APP (the app binary), E2E_BROWSER_ACTION (agree | cancel |
@@ -17,9 +23,11 @@ ignore; default agree), E2E_BROWSER_USER (fixture Kakao id to choose on the
 consent page), E2E_BROWSER_LOG (where to append what happened).
 """
 import html.parser
+import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -72,6 +80,37 @@ class Form(html.parser.HTMLParser):
             self.continue_href = a.get("href")
 
 
+MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
+
+
+def webdriver(method, url, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read().decode())["value"]
+
+
+def forwarded_by_bridge_page(page_url):
+    """The URL the real bridge page navigates to, in MiniBrowser."""
+    driver = os.environ["E2E_BRIDGE_WEBDRIVER"]
+    caps = {"capabilities": {"alwaysMatch": {
+        "browserName": "MiniBrowser",
+        "webkitgtk:browserOptions": {"binary": MINIBROWSER, "args": ["--automation"]},
+    }}}
+    session = webdriver("POST", f"{driver}/session", caps)["sessionId"]
+    try:
+        webdriver("POST", f"{driver}/session/{session}/url", {"url": page_url})
+        for _ in range(200):
+            current = webdriver("GET", f"{driver}/session/{session}/url")
+            if not current.startswith("http"):
+                return current
+            time.sleep(0.05)
+        return None
+    finally:
+        webdriver("DELETE", f"{driver}/session/{session}")
+
+
 def main():
     url = sys.argv[1]
     action = os.environ.get("E2E_BROWSER_ACTION", "agree")
@@ -101,6 +140,13 @@ def main():
         link = page.continue_href
         log("bridge -> app link")
         # What the OS does with a link of the app's scheme.
+        result = subprocess.run([os.environ["E2E_APP"], link], timeout=60)
+        log(f"app exited {result.returncode}")
+    elif parts.path.endswith(("/kakao/callback/", "/kakao/callback/debug/")):
+        link = forwarded_by_bridge_page(location)
+        log("real bridge page -> " + (link.split("://")[0] + "://" if link else "nothing"))
+        if not link:
+            sys.exit(1)
         result = subprocess.run([os.environ["E2E_APP"], link], timeout=60)
         log(f"app exited {result.returncode}")
     else:

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::support::{
-    Desktop, DesktopOptions, app_scheme, browser_env, click, text_of, wait_for, wait_for_text,
+    BridgeSite, Desktop, DesktopOptions, PageBrowser, app_scheme, browser_env, click, text_of,
+    wait_for, wait_for_text,
 };
 use base64::Engine as _;
 use fantoccini::{Client, Locator};
@@ -310,6 +311,51 @@ async fn loopback_mode_logs_in_through_the_loopback_receiver() {
         "the id_token (issuer {KAKAO_ISSUER}) was verified with the emulator's keys"
     );
     desktop.screenshot(&app, "en-profile").await;
+    app.close().await.expect("close");
+    assert_vault_sealed(&desktop.app_data_dir());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_bridge_page_brings_the_login_back_to_this_build() {
+    // The bridge site as a publisher deploys it, on a local static server;
+    // the debug build's page forwards to the debug scheme. The page runs in
+    // WebKitGTK's MiniBrowser (the fake browser hands it over).
+    let site = BridgeSite::start();
+    let page = site.page(true);
+    let emulator = emulator(vec![page.clone()], Some(SOLAR_USER)).await;
+    let webdriver_port = crate::support::free_port();
+    let mut env = kakao_env(&emulator, &page, "bridge");
+    let browser = browser_env("real-bridge", "agree", None);
+    let log_path = browser
+        .iter()
+        .find(|(k, _)| k == "E2E_BROWSER_LOG")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    env.extend(browser);
+    env.push((
+        "E2E_BRIDGE_WEBDRIVER".into(),
+        format!("http://127.0.0.1:{webdriver_port}"),
+    ));
+    let desktop = desktop("real-bridge", "ko_KR.UTF-8", env);
+    let _engine = PageBrowser::start_on(&desktop, webdriver_port);
+    let app = desktop.open_app(&[]).await;
+    log_in(&app).await;
+    assert_eq!(
+        text_of(&app, "[data-testid='profile-nickname']").await,
+        "박양력"
+    );
+    let exchange = &emulator.requests().to_path("/oauth/token")[0];
+    assert_eq!(
+        exchange.param("redirect_uri"),
+        Some(page.as_str()),
+        "the bridge site's debug page was the redirect URI"
+    );
+    let browser_log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(
+        browser_log.contains(&format!("real bridge page -> {}://", app_scheme())),
+        "the page, run by WebKit, forwarded to this build's scheme:\n{browser_log}"
+    );
+    desktop.screenshot(&app, "ko-profile-via-bridge-page").await;
     app.close().await.expect("close");
     assert_vault_sealed(&desktop.app_data_dir());
 }

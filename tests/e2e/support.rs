@@ -579,7 +579,12 @@ pub const MINIBROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrow
 impl PageBrowser {
     /// Starts WebKitWebDriver in `desktop`'s session.
     pub fn start(desktop: &Desktop) -> Self {
-        let port = free_port();
+        Self::start_on(desktop, free_port())
+    }
+
+    /// Starts WebKitWebDriver in `desktop`'s session on `port` (chosen
+    /// before the session, when the app must know it).
+    pub fn start_on(desktop: &Desktop, port: u16) -> Self {
         let mut command = Command::new("WebKitWebDriver");
         command
             .arg(format!("--port={port}"))
