@@ -18,7 +18,13 @@
     countdown: null,
     bench: false, // report timing marks (benchmarks only)
     marked: {},
+    // The "Having trouble?" panel of the attempt waiting since `since`.
+    trouble: { since: null, timer: null, findings: null, checking: false },
   };
+
+  // A login that has not come back after this long may be stuck on one of
+  // Kakao's error pages: offer the configuration check.
+  const TROUBLE_AFTER_MS = 12000;
 
   const $ = (id) => document.getElementById(id);
 
@@ -101,6 +107,7 @@
     } else if (session.state === "waiting") {
       const login = session.login || {};
       startCountdown(login.deadline);
+      renderTrouble(login.deadline, session.demo);
       const first = login.firstPaint;
       $("first-paint").hidden = !first;
       if (first) {
@@ -124,7 +131,8 @@
       badge.title = t("profile.offlineHint");
       if (nickname) benchMark("profile-rendered");
     }
-    for (const id of ["login", "reopen", "cancel", "logout", "unlink"]) {
+    if (session.state !== "waiting") resetTrouble();
+    for (const id of ["login", "reopen", "cancel", "logout", "unlink", "check-setup"]) {
       $(id).disabled = state.busy;
     }
     markScreenRendered();
@@ -150,6 +158,70 @@
     Promise.all([document.fonts.ready, ...images.map((i) => i.decode().catch(() => {}))]).then(() =>
       requestAnimationFrame(() =>
         requestAnimationFrame(() => invoke("bench_mark", { mark: "screen-rendered" }))));
+  }
+
+  // The panel appears TROUBLE_AFTER_MS into an attempt (never in demo mode,
+  // whose emulator cannot be set up wrongly) and lists the doctor's findings.
+  function renderTrouble(attempt, demo) {
+    const trouble = state.trouble;
+    if (trouble.since !== attempt) {
+      resetTrouble();
+      trouble.since = attempt;
+      if (!demo) {
+        trouble.timer = setTimeout(() => {
+          $("trouble").hidden = false;
+        }, TROUBLE_AFTER_MS);
+      }
+    }
+    const list = $("findings");
+    list.replaceChildren();
+    if (trouble.checking) {
+      const item = document.createElement("li");
+      item.textContent = t("trouble.checking");
+      list.append(item);
+    } else if (trouble.findings) {
+      if (trouble.findings.length === 0) {
+        const item = document.createElement("li");
+        item.dataset.findingId = "none";
+        item.textContent = t("trouble.none");
+        list.append(item);
+      }
+      for (const finding of trouble.findings) {
+        const item = document.createElement("li");
+        item.dataset.findingId = finding.id;
+        item.className = `finding ${finding.severity}`;
+        item.textContent = finding.message;
+        list.append(item);
+      }
+    }
+  }
+
+  function resetTrouble() {
+    const trouble = state.trouble;
+    if (trouble.timer) clearTimeout(trouble.timer);
+    state.trouble = { since: null, timer: null, findings: null, checking: false };
+    $("trouble").hidden = true;
+    $("findings").replaceChildren();
+  }
+
+  async function checkSetup() {
+    if (state.trouble.checking) return;
+    const since = state.trouble.since;
+    state.trouble.checking = true;
+    render();
+    let findings;
+    try {
+      findings = await invoke("check_setup");
+    } catch (error) {
+      findings = null;
+      if (error && error.code) showError(error.code, error.message);
+    }
+    // A result for an attempt that ended meanwhile is dropped.
+    if (state.trouble.since === since) {
+      state.trouble.checking = false;
+      state.trouble.findings = findings;
+      render();
+    }
   }
 
   function startCountdown(deadline) {
@@ -241,6 +313,7 @@
     run("begin_login");
   });
   $("reopen").addEventListener("click", () => run("reopen_browser"));
+  $("check-setup").addEventListener("click", checkSetup);
   $("cancel").addEventListener("click", () =>
     run("cancel_login", {}, () => showStatus("status.cancelled")));
   $("logout").addEventListener("click", () =>
@@ -257,6 +330,9 @@
   $("language").addEventListener("change", async (e) => {
     try {
       applyUiState(await invoke("set_language", { language: e.target.value }));
+      // Findings came in the old language: check again to read them anew.
+      state.trouble.findings = null;
+      render();
     } catch (error) {
       if (error && error.code) showError(error.code, error.message);
     }

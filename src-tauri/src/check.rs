@@ -59,15 +59,20 @@ impl Request {
     }
 }
 
-/// Runs the check and prints the report; returns the exit status.
-pub fn run(request: &Request, identifier: &str, scheme: &str) -> i32 {
-    let setup = Setup {
+/// What the doctor knows of this build besides its configuration.
+pub fn setup(identifier: &str, scheme: &str) -> Setup {
+    Setup {
         build_kind: publisher::BUILD_KIND.to_owned(),
         identifier: identifier.to_owned(),
         scheme: scheme.to_owned(),
         has_demo: publisher::HAS_DEMO,
         other_redirect_uri: publisher::other_redirect_uri().map(str::to_owned),
-    };
+    }
+}
+
+/// Runs the check and prints the report; returns the exit status.
+pub fn run(request: &Request, identifier: &str, scheme: &str) -> i32 {
+    let setup = setup(identifier, scheme);
     let resolution = startup::resolve_config();
     let report = tauri::async_runtime::block_on(Report::run(
         &resolution,

@@ -120,6 +120,53 @@ pub async fn unlink(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
     result.map_err(|e| handle.ipc_error(e.code()))
 }
 
+/// One finding of the configuration doctor, as the waiting screen's
+/// "Having trouble?" panel shows it.
+#[derive(Debug, Serialize)]
+pub struct SetupFinding {
+    /// The stable id (`redirect_not_registered`, …).
+    pub id: &'static str,
+    /// `error`, `warning` or `info`.
+    pub severity: &'static str,
+    /// What is wrong and what to change, in the UI language.
+    pub message: String,
+}
+
+/// Runs the configuration doctor on the configuration in use (its offline
+/// rules and the online probes: discovery, the authorize page, the bridge
+/// page), for the "Having trouble?" panel. It sends the requests a login
+/// sends anyway and returns no secret: the findings name console settings.
+///
+/// # Errors
+/// The core's error when it has not opened.
+#[tauri::command]
+pub async fn check_setup(
+    app: tauri::AppHandle,
+    handle: State<'_, LoginHandle>,
+) -> Result<Vec<SetupFinding>, IpcError> {
+    use kakao_desk_core::config::Resolution;
+    use kakao_desk_core::doctor::{Report, Severity};
+    let config = handle.login()?.config().clone();
+    let setup = crate::check::setup(&app.config().identifier, handle.scheme());
+    let resolution = Ok(Resolution::Kakao(Box::new(config)));
+    let report = Report::run(&resolution, &setup, false, Default::default()).await;
+    let language = handle.language();
+    tracing::info!(findings = report.findings.len(), "configuration checked");
+    Ok(report
+        .findings
+        .iter()
+        .map(|finding| SetupFinding {
+            id: finding.id(),
+            severity: match finding.severity() {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            },
+            message: finding.message(language),
+        })
+        .collect())
+}
+
 /// A timing mark from the page, printed only when benchmarking
 /// ([`bench::VARIABLE`]); unknown names are ignored.
 #[tauri::command]
@@ -148,7 +195,7 @@ mod tests {
     #[test]
     fn the_page_is_granted_the_apps_own_commands_and_nothing_else() {
         let allowed = app_permissions();
-        assert_eq!(allowed.len(), 8, "one permission per command: {allowed:?}");
+        assert_eq!(allowed.len(), 9, "one permission per command: {allowed:?}");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities");
         let mut capabilities = 0;
         for entry in std::fs::read_dir(&dir).expect("capabilities") {

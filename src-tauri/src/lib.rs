@@ -123,6 +123,7 @@ pub fn run() {
             commands::logout,
             commands::unlink,
             commands::bench_mark,
+            commands::check_setup,
         ])
         .run(context)
         .expect("Kakao Desk could not start");

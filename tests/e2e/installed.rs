@@ -2,7 +2,12 @@
 //! inspects them, installs the `.deb` with `dpkg -i`, registers it as the
 //! scheme handler the way a desktop does, and proves that `xdg-open` delivers a
 //! login link to the **installed** app: first as a cold start, then forwarded
-//! by a second instance to the running one.
+//! by a second instance to the running one. The bundles are built with a
+//! publisher configuration baked in (`KAKAO_*` at build time, as the release
+//! workflow passes them) that names the emulator as Kakao and the release
+//! page of the real bridge site as the redirect URI: the release workflow's
+//! check (`scripts/check-release-config.sh`) must find it in the binary, and
+//! the installed app logs in through that page in a real browser engine.
 //!
 //! Skipped, with a message saying why, only where the packaging tools are
 //! missing or the test cannot install packages (not root). The `.deb` is
@@ -12,7 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Desktop, DesktopOptions, Group};
+use kakao_emulator::EmulatorConfig;
+
+use crate::support::{
+    BridgeSite, Desktop, DesktopOptions, Group, PageBrowser, browser_env, free_port,
+};
 
 const RELEASE_SCHEME: &str = "dev.kakaodesk.desktop";
 const PACKAGE: &str = "kakao-desk";
@@ -108,15 +117,67 @@ fn release_bundles_register_the_scheme_and_deliver_links_to_the_installed_app() 
         return;
     }
 
-    // 1. Build the bundles exactly as a publisher would.
-    run(Command::new("npx")
+    // 0. The publisher's Kakao: the emulator on a port fixed before the build
+    //    (a release build takes its hosts from the build only), and the
+    //    bridge site with the release page as the redirect URI.
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let site = BridgeSite::start();
+    let release_page = site.page(false);
+    let emulator = runtime
+        .block_on(kakao_emulator::start(EmulatorConfig {
+            port: free_port(),
+            bridge_scheme: RELEASE_SCHEME.into(),
+            redirect_uris: vec![release_page.clone()],
+            auto_consent: Some(crate::login::SOLAR_USER),
+            ..EmulatorConfig::default()
+        }))
+        .expect("the emulator starts");
+    let publisher = [
+        ("KAKAO_CLIENT_ID", emulator.client_id().to_owned()),
+        ("KAKAO_REDIRECT_URI", release_page.clone()),
+        ("KAKAO_REDIRECT_MODE", "bridge".to_owned()),
+        ("KAKAO_AUTH_BASE_URL", emulator.base_url().to_owned()),
+        ("KAKAO_API_BASE_URL", emulator.base_url().to_owned()),
+    ];
+
+    // 1. Build the bundles exactly as a publisher would, with the
+    //    configuration in the build environment.
+    let mut build = Command::new("npx");
+    build
         .args(["tauri", "build", "--bundles", "deb,rpm", "--ci"])
         .current_dir(root())
-        .env_remove("TAURI_CONFIG"));
+        .env_remove("TAURI_CONFIG");
+    for variable in kakao_desk_core::config::VARIABLES {
+        build.env_remove(variable);
+    }
+    run(build.envs(publisher.iter().map(|(k, v)| (k, v))));
     let bundle = root().join("target/release/bundle");
     let deb = only_file(&bundle.join("deb"), "deb");
     let rpm = only_file(&bundle.join("rpm"), "rpm");
     let binary = root().join("target/release/kakao-desk");
+    // The release workflow's post-build check: the binary carries the key
+    // and the release redirect URI, and refuses another key.
+    let check = |key: &str| {
+        Command::new("bash")
+            .arg(root().join("scripts/check-release-config.sh"))
+            .arg(&binary)
+            .env("KAKAO_CLIENT_ID", key)
+            .env("KAKAO_REDIRECT_URI", &release_page)
+            .current_dir(root())
+            .output()
+            .expect("bash runs the check")
+    };
+    let carried = check(emulator.client_id());
+    assert!(
+        carried.status.success(),
+        "the built binary carries the publisher's configuration:\n{}{}",
+        String::from_utf8_lossy(&carried.stdout),
+        String::from_utf8_lossy(&carried.stderr)
+    );
+    assert!(
+        !check("ffffffffffffffffffffffffffffffff").status.success(),
+        "the check fails for a key the binary does not carry"
+    );
     println!(
         "sizes: binary {} B, deb {} B, rpm {} B",
         std::fs::metadata(&binary).expect("binary").len(),
@@ -263,6 +324,45 @@ fn release_bundles_register_the_scheme_and_deliver_links_to_the_installed_app() 
         !text.contains("installed-secret"),
         "codes must never be logged:\n{text}"
     );
+    drop(desktop);
+
+    // 8. A real login with the installed release build: Kakao (the emulator)
+    //    redirects to the bridge site's release page, which WebKit runs and
+    //    which forwards to the release scheme; the installed app finishes.
+    let webdriver_port = free_port();
+    let mut env = browser_env("installed-login", "agree", None);
+    env.push(("E2E_APP".into(), "/usr/bin/kakao-desk".into()));
+    env.push((
+        "E2E_BRIDGE_WEBDRIVER".into(),
+        format!("http://127.0.0.1:{webdriver_port}"),
+    ));
+    let desktop = Desktop::start(
+        "installed_login",
+        DesktopOptions {
+            env,
+            ..DesktopOptions::default()
+        },
+    );
+    let _engine = PageBrowser::start_on(&desktop, webdriver_port);
+    runtime.block_on(async {
+        let app = desktop.open_binary("/usr/bin/kakao-desk", &[]).await;
+        crate::support::wait_for(&app, "body[data-screen='signed_out']").await;
+        crate::support::click(&app, "[data-testid='login-button']").await;
+        crate::support::wait_for(&app, "body[data-screen='signed_in']").await;
+        assert_eq!(
+            crate::support::text_of(&app, "[data-testid='profile-nickname']").await,
+            "박양력"
+        );
+        desktop.screenshot(&app, "installed-release-profile").await;
+        app.close().await.expect("close");
+    });
+    let exchange = &emulator.requests().to_path("/oauth/token")[0];
+    assert_eq!(
+        exchange.param("redirect_uri"),
+        Some(release_page.as_str()),
+        "the release page of the bridge site was the redirect URI"
+    );
+    runtime.block_on(emulator.shutdown());
 }
 
 fn wait_for_lines(log: &Path, needle: &str, count: usize) {

@@ -361,6 +361,58 @@ async fn the_real_bridge_page_brings_the_login_back_to_this_build() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_login_stuck_on_kakaos_error_page_offers_the_configuration_check() {
+    // The redirect URI is not registered: Kakao shows KOE006 in the browser
+    // and never comes back, so the app would only wait.
+    let emulator = emulator(Vec::new(), Some(SOLAR_USER)).await;
+    let unregistered = format!("{}/kakao/callback/", emulator.base_url());
+    let mut env = kakao_env(&emulator, &unregistered, "bridge");
+    env.extend(browser_env("trouble", "agree", None));
+    let desktop = desktop("trouble", "ko_KR.UTF-8", env);
+    let app = desktop.open_app(&[]).await;
+    screen(&app, "signed_out").await;
+    click(&app, "[data-testid='login-button']").await;
+    screen(&app, "waiting").await;
+    assert!(
+        !visible(&app, "[data-testid='trouble']").await,
+        "a login that has just started offers no troubleshooting yet"
+    );
+    wait_for(&app, "[data-testid='trouble']:not([hidden])").await;
+    click(&app, "[data-testid='check-setup']").await;
+    let finding = wait_for(&app, "[data-finding-id='redirect_not_registered']").await;
+    let text = finding.text().await.expect("text");
+    assert!(
+        text.starts_with("KOE006") && text.contains("리다이렉트 URI"),
+        "the finding names the fix in Korean: {text}"
+    );
+    desktop.screenshot(&app, "ko-trouble").await;
+
+    let switch = wait_for(&app, "[data-testid='language-switch']").await;
+    switch.select_by_value("en").await.expect("choose English");
+    wait_for_text(&app, "#trouble-title", "Having trouble?").await;
+    click(&app, "[data-testid='check-setup']").await;
+    wait_for_text(
+        &app,
+        "[data-finding-id='redirect_not_registered']",
+        &kakao_desk_core::doctor::Finding::RedirectNotRegistered
+            .message(kakao_desk_core::Language::En),
+    )
+    .await;
+    desktop.screenshot(&app, "en-trouble").await;
+    assert!(
+        emulator.requests().to_path("/oauth/token").is_empty(),
+        "the check exchanged nothing"
+    );
+    click(&app, "[data-testid='cancel-login']").await;
+    screen(&app, "signed_out").await;
+    assert!(
+        !visible(&app, "[data-testid='trouble']").await,
+        "gone with the attempt"
+    );
+    app.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_restart_without_kakao_shows_the_cached_profile_offline() {
     let (emulator, desktop) =
         bridge_desktop("restart_offline", Some(SOLAR_USER), "agree", None).await;

@@ -234,12 +234,18 @@ impl Desktop {
     /// (a cold start by a link), and waits until the page has connected to
     /// Rust (`body[data-ready]`).
     pub async fn open_app(&self, args: &[&str]) -> Client {
+        self.open_binary(APP, args).await
+    }
+
+    /// [`Desktop::open_app`] for another build of the app (the installed
+    /// release binary).
+    pub async fn open_binary(&self, binary: &str, args: &[&str]) -> Client {
         self.wait_until_no_app_runs();
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("wry"));
         caps.insert(
             "tauri:options".into(),
-            json!({ "application": APP, "args": args }),
+            json!({ "application": binary, "args": args }),
         );
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
