@@ -163,9 +163,9 @@
   // The panel appears TROUBLE_AFTER_MS into an attempt (never in demo mode,
   // whose emulator cannot be set up wrongly) and lists the doctor's findings.
   function renderTrouble(attempt, demo) {
+    if (state.trouble.since !== attempt) resetTrouble();
     const trouble = state.trouble;
     if (trouble.since !== attempt) {
-      resetTrouble();
       trouble.since = attempt;
       if (!demo) {
         trouble.timer = setTimeout(() => {

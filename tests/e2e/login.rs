@@ -382,7 +382,7 @@ async fn a_login_stuck_on_kakaos_error_page_offers_the_configuration_check() {
     let finding = wait_for(&app, "[data-finding-id='redirect_not_registered']").await;
     let text = finding.text().await.expect("text");
     assert!(
-        text.starts_with("KOE006") && text.contains("리다이렉트 URI"),
+        text.starts_with("KOE006") && text.contains(&unregistered),
         "the finding names the fix in Korean: {text}"
     );
     desktop.screenshot(&app, "ko-trouble").await;
@@ -394,8 +394,10 @@ async fn a_login_stuck_on_kakaos_error_page_offers_the_configuration_check() {
     wait_for_text(
         &app,
         "[data-finding-id='redirect_not_registered']",
-        &kakao_desk_core::doctor::Finding::RedirectNotRegistered
-            .message(kakao_desk_core::Language::En),
+        &kakao_desk_core::doctor::Finding::RedirectNotRegistered {
+            uri: unregistered.clone(),
+        }
+        .message(kakao_desk_core::Language::En),
     )
     .await;
     desktop.screenshot(&app, "en-trouble").await;

@@ -93,7 +93,10 @@ pub enum Finding {
         found: String,
     },
     /// KOE006: the redirect URI is not registered for this REST API key.
-    RedirectNotRegistered,
+    RedirectNotRegistered {
+        /// The redirect URI to register.
+        uri: String,
+    },
     /// KOE101: no app has this REST API key.
     UnknownClientId,
     /// KOE004: Kakao Login is off for the app.
@@ -145,7 +148,7 @@ impl Finding {
             Self::AuthHostUnreachable => "auth_host_unreachable",
             Self::DiscoveryFailed => "discovery_failed",
             Self::IssuerMismatch { .. } => "issuer_mismatch",
-            Self::RedirectNotRegistered => "redirect_not_registered",
+            Self::RedirectNotRegistered { .. } => "redirect_not_registered",
             Self::UnknownClientId => "unknown_client_id",
             Self::KakaoLoginOff => "kakao_login_off",
             Self::OidcOffInConsole => "oidc_off_in_console",
@@ -275,10 +278,17 @@ impl Finding {
                     )
                 }
             }
-            Self::RedirectNotRegistered => text(
-                "KOE006: 이 리다이렉트 URI가 이 REST API 키에 등록되어 있지 않습니다. 콘솔의 [앱 > 플랫폼 키 > REST API 키 > 리다이렉트 URI]에 아래 값을 글자 그대로(끝의 / 포함) 등록하세요.",
-                "KOE006: this redirect URI is not registered for this REST API key. In the console, under [App > Platform keys > REST API key > Redirect URI], register the value below exactly, trailing slash included.",
-            ),
+            Self::RedirectNotRegistered { uri } => {
+                if ko {
+                    format!(
+                        "KOE006: 리다이렉트 URI가 이 REST API 키에 등록되어 있지 않습니다. 콘솔의 [앱 > 플랫폼 키 > REST API 키 > 리다이렉트 URI]에 {uri} 를 글자 그대로(끝의 / 포함) 등록하세요."
+                    )
+                } else {
+                    format!(
+                        "KOE006: the redirect URI is not registered for this REST API key. In the console, under [App > Platform keys > REST API key > Redirect URI], register {uri} exactly, trailing slash included."
+                    )
+                }
+            }
             Self::UnknownClientId => text(
                 "KOE101: 이 REST API 키를 가진 앱이 없습니다. 콘솔의 [앱 > 앱 키]에서 REST API 키를 다시 복사하세요.",
                 "KOE101: no app has this REST API key. Copy the REST API key again from [App > App keys] in the console.",
@@ -507,7 +517,9 @@ pub async fn check_online(config: &Config, setup: &Setup, options: ClientOptions
         }
         Probe::Refused(code) => {
             findings.push(match code.as_str() {
-                "KOE006" => Finding::RedirectNotRegistered,
+                "KOE006" => Finding::RedirectNotRegistered {
+                    uri: config.redirect_uri.as_str().to_owned(),
+                },
                 "KOE101" => Finding::UnknownClientId,
                 "KOE004" => Finding::KakaoLoginOff,
                 "KOE205" => consent_finding(&client, config).await,
@@ -995,7 +1007,10 @@ mod tests {
             "a key-less release cannot log in"
         );
         assert_eq!(Finding::ClientSecretSet.severity(), Severity::Warning);
-        assert_eq!(Finding::RedirectNotRegistered.severity(), Severity::Error);
+        assert_eq!(
+            Finding::RedirectNotRegistered { uri: String::new() }.severity(),
+            Severity::Error
+        );
     }
 
     #[test]
@@ -1024,7 +1039,9 @@ mod tests {
                 expected: "a".into(),
                 found: "b".into(),
             },
-            Finding::RedirectNotRegistered,
+            Finding::RedirectNotRegistered {
+                uri: "https://example.com/cb/".into(),
+            },
             Finding::UnknownClientId,
             Finding::KakaoLoginOff,
             Finding::OidcOffInConsole,
