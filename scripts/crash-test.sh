@@ -13,6 +13,6 @@ bash scripts/setup.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export KAKAO_DESK_CRASH_KILLS="${1:-240}"
 if [ -n "${2:-}" ]; then export KAKAO_DESK_CRASH_SEED="$2"; fi
-cargo test --locked --features kakao-desk/demo --test e2e -- --exact \
+cargo test --locked --test e2e -- --exact \
   crash::the_app_survives_kill_9_during_login_refresh_logout_and_unlink --nocapture
 cat target/e2e-artifacts/crash/summary.txt

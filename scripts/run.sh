@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-# Demo mode (the bundled Kakao emulator) unless KAKAO_CLIENT_ID is set.
-cargo build --locked --features demo
+# A debug build: demo mode (the bundled Kakao emulator) unless a key is configured.
+cargo build --locked
 APP="$PWD/target/debug/kakao-desk"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
