@@ -755,11 +755,10 @@ impl Report {
                     "Register in the Kakao Developers console"
                 }
             );
-            let _ = writeln!(
-                out,
-                "  {:<28} {}",
+            row(
+                &mut out,
                 if ko { "REST API 키" } else { "REST API key" },
-                values.client_id
+                &values.client_id,
             );
             for (kind, uri) in &values.redirect_uris {
                 let label = if ko {
@@ -767,7 +766,7 @@ impl Report {
                 } else {
                     format!("Redirect URI ({kind} build)")
                 };
-                let _ = writeln!(out, "  {label:<28} {uri}");
+                row(&mut out, &label, uri);
             }
             let items = if values.consent_items.is_empty() {
                 if ko {
@@ -778,25 +777,23 @@ impl Report {
             } else {
                 values.consent_items.join(", ")
             };
-            let _ = writeln!(
-                out,
-                "  {:<28} {items}",
-                if ko { "동의 항목" } else { "Consent items" }
+            row(
+                &mut out,
+                if ko { "동의 항목" } else { "Consent items" },
+                &items,
             );
-            let _ = writeln!(
-                out,
-                "  {:<28} {}",
+            row(
+                &mut out,
                 "OpenID Connect",
                 match (values.oidc, ko) {
                     (true, true) => "켜기",
                     (true, false) => "on",
                     (false, true) => "끄기",
                     (false, false) => "off",
-                }
+                },
             );
-            let _ = writeln!(
-                out,
-                "  {:<28} {}",
+            row(
+                &mut out,
                 if ko {
                     "로그아웃 리다이렉트 URI"
                 } else {
@@ -806,7 +803,7 @@ impl Report {
                     "필요 없음(앱은 /v1/user/logout으로 로그아웃)"
                 } else {
                     "not needed (the app logs out with /v1/user/logout)"
-                }
+                },
             );
             out.push('\n');
         }
@@ -859,6 +856,27 @@ impl Report {
             );
         }
         out
+    }
+}
+
+/// One `label  value` line, the values aligned in a terminal: Hangul (and
+/// other wide characters) take two columns.
+fn row(out: &mut String, label: &str, value: &str) {
+    use std::fmt::Write as _;
+    let width: usize = label.chars().map(display_width).sum();
+    let pad = 28usize.saturating_sub(width);
+    let _ = writeln!(out, "  {label}{} {value}", " ".repeat(pad));
+}
+
+/// Terminal columns of a character: two for Hangul and CJK, else one.
+pub fn display_width(c: char) -> usize {
+    match c {
+        '\u{1100}'..='\u{115F}'
+        | '\u{2E80}'..='\u{A4CF}'
+        | '\u{AC00}'..='\u{D7A3}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{FF00}'..='\u{FF60}' => 2,
+        _ => 1,
     }
 }
 
