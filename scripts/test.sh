@@ -35,8 +35,8 @@ step "actionlint (release workflow)"
 target/tools/bin/actionlint .github/workflows/*.yml
 echo "ok: workflows pass actionlint"
 
-step "UI unit tests (node)"
-node --test ui/
+step "UI and release-workflow tests (node)"
+node --test ui/ tests/release/
 
 step "tests (unit, integration, end-to-end with 40 kill -9 restarts, packaging)"
 cargo nextest run --workspace --locked --profile "${NEXTEST_PROFILE:-ci}"
