@@ -41,7 +41,7 @@
     }
     $("language").value = state.language;
     render();
-    if (state.lastError) showError(state.lastError.code);
+    if (state.lastError) showError(state.lastError.code, null, state.lastError.port);
     if (state.status) showStatus(state.status.key, state.status.vars);
   }
 
@@ -214,7 +214,7 @@
       findings = await invoke("check_setup");
     } catch (error) {
       findings = null;
-      if (error && error.code) showError(error.code, error.message);
+      if (error && error.code) showError(error.code, error.message, error.port);
     }
     // A result for an attempt that ended meanwhile is dropped.
     if (state.trouble.since === since) {
@@ -239,10 +239,13 @@
     state.countdown = null;
   }
 
-  function showError(code, message) {
+  // An error names facts (the port of `port_unavailable`) that the table's
+  // template leaves as `{port}`: filled in here, in either language.
+  function showError(code, message, port) {
     const el = $("error");
-    const text = state.errorMessages[code] || message || code;
-    state.lastError = { code, message: text };
+    const template = state.errorMessages[code];
+    const text = template ? format.fill(template, { port: port ?? "?" }) : message || code;
+    state.lastError = { code, message: text, port };
     el.dataset.errorCode = code;
     el.textContent = text;
     el.hidden = false;
@@ -300,7 +303,7 @@
       await invoke(command, args || {});
       if (onDone) onDone();
     } catch (error) {
-      if (error && error.code) showError(error.code, error.message);
+      if (error && error.code) showError(error.code, error.message, error.port);
       else showError("internal", String(error));
     } finally {
       state.busy = false;
@@ -334,7 +337,7 @@
       state.trouble.findings = null;
       render();
     } catch (error) {
-      if (error && error.code) showError(error.code, error.message);
+      if (error && error.code) showError(error.code, error.message, error.port);
     }
   });
 
@@ -346,7 +349,7 @@
         applySession(event.session);
         break;
       case "error":
-        showError(event.code, event.message);
+        showError(event.code, event.message, event.port);
         break;
       default:
         console.warn("unknown event", event.type);

@@ -83,7 +83,7 @@ pub async fn begin_login(handle: State<'_, LoginHandle>) -> Result<(), IpcError>
     let login = handle.login()?;
     let begun = login.begin_login(&LoginOptions::default()).await;
     handle.publish();
-    handle.follow(login, begun.map_err(|e| handle.ipc_error(e.code()))?);
+    handle.follow(login, begun.map_err(|e| handle.login_error(&e))?);
     Ok(())
 }
 
@@ -91,9 +91,7 @@ pub async fn begin_login(handle: State<'_, LoginHandle>) -> Result<(), IpcError>
 #[tauri::command]
 pub fn reopen_browser(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
     let login = handle.login()?;
-    login
-        .reopen_browser()
-        .map_err(|e| handle.ipc_error(e.code()))
+    login.reopen_browser().map_err(|e| handle.login_error(&e))
 }
 
 /// Cancels the waiting login.
@@ -109,7 +107,7 @@ pub fn cancel_login(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
 pub async fn logout(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
     let result = handle.login()?.logout().await;
     handle.publish();
-    result.map_err(|e| handle.ipc_error(e.code()))
+    result.map_err(|e| handle.login_error(&e))
 }
 
 /// Disconnects the app from the Kakao account and forgets the cached profile.
@@ -117,7 +115,7 @@ pub async fn logout(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
 pub async fn unlink(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
     let result = handle.login()?.unlink().await;
     handle.publish();
-    result.map_err(|e| handle.ipc_error(e.code()))
+    result.map_err(|e| handle.login_error(&e))
 }
 
 /// One finding of the configuration doctor, as the waiting screen's

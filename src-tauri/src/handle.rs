@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use kakao_desk_core::callback::DeepLink;
-use kakao_desk_core::login::{KakaoLogin, LoginAttempt};
+use kakao_desk_core::login::{KakaoLogin, LoginAttempt, LoginError};
 use kakao_desk_core::{ErrorCode, Language};
 use tauri::{AppHandle, Manager};
 
@@ -166,12 +166,25 @@ impl LoginHandle {
         IpcError::new(code, self.language())
     }
 
+    /// A login operation's failure as the UI receives it, in the UI's
+    /// language, naming what its message names (the port of a loopback
+    /// login).
+    pub fn login_error(&self, error: &LoginError) -> IpcError {
+        IpcError::of_login(error, self.language())
+    }
+
     /// Tells the UI that something went wrong.
     pub fn report(&self, code: ErrorCode) {
-        self.0
-            .app
-            .state::<UiChannel>()
-            .send(AppEvent::Error(self.ipc_error(code)));
+        self.send_error(self.ipc_error(code));
+    }
+
+    /// Tells the UI that a login operation failed.
+    pub fn report_login(&self, error: &LoginError) {
+        self.send_error(self.login_error(error));
+    }
+
+    fn send_error(&self, error: IpcError) {
+        self.0.app.state::<UiChannel>().send(AppEvent::Error(error));
     }
 
     /// Sends the UI the view of the state of now.
@@ -209,7 +222,7 @@ impl LoginHandle {
             Core::Open(opened) => opened.login.clone(),
         };
         if let Err(error) = login.complete_login(&link) {
-            self.report(error.code());
+            self.report_login(&error);
         }
     }
 
@@ -226,7 +239,7 @@ impl LoginHandle {
             match result {
                 Ok(_) => bench::mark("session-stored"),
                 Err(error) if error.is_withdrawn() => return,
-                Err(error) => handle.report(error.code()),
+                Err(error) => handle.report_login(&error),
             }
             handle.publish();
         });

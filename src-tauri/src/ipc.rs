@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use kakao_desk_core::login::LoginError;
 use kakao_desk_core::profile::PublicProfile;
 use kakao_desk_core::{ErrorCode, Language};
 use serde::Serialize;
@@ -16,15 +17,30 @@ pub struct IpcError {
     /// Stable code: the UI switches on it, never on the message.
     pub code: ErrorCode,
     /// What happened and what to do, in the app's current language.
-    pub message: &'static str,
+    pub message: String,
+    /// The port a `port_unavailable` message names: the UI fills it into the
+    /// other language's template when the user switches language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 impl IpcError {
     /// The error for `code`, worded in `language`.
     pub fn new(code: ErrorCode, language: Language) -> Self {
+        Self::naming(code, language, None)
+    }
+
+    /// A login operation's failure, worded in `language` with the facts its
+    /// message names.
+    pub fn of_login(error: &LoginError, language: Language) -> Self {
+        Self::naming(error.code(), language, error.port())
+    }
+
+    fn naming(code: ErrorCode, language: Language, port: Option<u16>) -> Self {
         Self {
             code,
-            message: code.message(language),
+            message: code.message_for(language, port),
+            port,
         }
     }
 }
@@ -161,6 +177,29 @@ mod tests {
             }}),
             "the UI reads these exact names"
         );
+    }
+
+    #[test]
+    fn a_port_error_names_its_port_for_the_ui() {
+        let bind = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let error = LoginError::from(kakao_desk_core::loopback::LoopbackError::Bind {
+            addr: "127.0.0.1:41785".parse().expect("address"),
+            source: bind,
+        });
+        let json = serde_json::to_value(IpcError::of_login(&error, Language::Ko)).expect("json");
+        assert_eq!(json["code"], "port_unavailable");
+        assert_eq!(
+            json["port"], 41785,
+            "the UI re-renders the template with it"
+        );
+        let message = json["message"].as_str().expect("a message");
+        assert!(
+            message.contains("41785") && !message.contains("{port}"),
+            "{message}"
+        );
+        let plain =
+            serde_json::to_value(IpcError::new(ErrorCode::Network, Language::Ko)).expect("json");
+        assert!(plain.get("port").is_none(), "no port, no field: {plain}");
     }
 
     #[test]

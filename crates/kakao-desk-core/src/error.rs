@@ -48,6 +48,9 @@ impl Language {
     }
 }
 
+/// How a message template names the port (see [`ErrorCode::message_for`]).
+pub const PORT_PLACEHOLDER: &str = "{port}";
+
 /// The stable error codes of Kakao Desk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -79,13 +82,17 @@ pub enum ErrorCode {
     KeychainUnavailable,
     /// Local storage (the profile cache or the session vault) failed.
     Storage,
+    /// A loopback login could not listen on its registered port (taken by
+    /// another program, or reserved by the OS). Its message names the port:
+    /// see [`ErrorCode::message_for`].
+    PortUnavailable,
     /// A bug: something that should not happen.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in a stable order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         Self::LoginCancelled,
         Self::LoginTimeout,
         Self::StateMismatch,
@@ -99,6 +106,7 @@ impl ErrorCode {
         Self::ConsentRequired,
         Self::KeychainUnavailable,
         Self::Storage,
+        Self::PortUnavailable,
         Self::Internal,
     ];
 
@@ -118,11 +126,25 @@ impl ErrorCode {
             Self::ConsentRequired => "consent_required",
             Self::KeychainUnavailable => "keychain_unavailable",
             Self::Storage => "storage",
+            Self::PortUnavailable => "port_unavailable",
             Self::Internal => "internal",
         }
     }
 
-    /// What the user sees: what happened and what to do, in `lang`.
+    /// What the user sees, with the facts it names filled in: the port of
+    /// [`ErrorCode::PortUnavailable`] replaces `{port}` (codes without
+    /// placeholders come back as [`ErrorCode::message`] has them).
+    pub fn message_for(self, lang: Language, port: Option<u16>) -> String {
+        let template = self.message(lang);
+        match port {
+            Some(port) => template.replace(PORT_PLACEHOLDER, &port.to_string()),
+            None => template.replace(PORT_PLACEHOLDER, "?"),
+        }
+    }
+
+    /// What the user sees: what happened and what to do, in `lang`. The
+    /// message of [`ErrorCode::PortUnavailable`] is a template naming the
+    /// port as `{port}` (the UI fills it in when it switches language).
     pub fn message(self, lang: Language) -> &'static str {
         match (self, lang) {
             (Self::LoginCancelled, Language::Ko) => {
@@ -199,6 +221,12 @@ impl ErrorCode {
             (Self::Storage, Language::En) => {
                 "Local data could not be read or written. Check disk space and permissions, then try again."
             }
+            (Self::PortUnavailable, Language::Ko) => {
+                "로그인 응답을 받을 포트 {port}번을 열지 못했습니다. 이 포트를 쓰는 다른 프로그램을 닫고 다시 시도하세요. 계속되면 앱 배포자에게 알려 주세요(Windows가 예약한 포트일 수 있습니다)."
+            }
+            (Self::PortUnavailable, Language::En) => {
+                "Could not listen on port {port}, where the login's answer arrives. Close any other program using that port and try again; if it keeps happening, tell the app's publisher (Windows may have reserved the port)."
+            }
             (Self::Internal, Language::Ko) => {
                 "예상하지 못한 오류가 발생했습니다. 앱을 다시 시작해 보고, 계속되면 문제를 알려 주세요."
             }
@@ -229,6 +257,22 @@ mod tests {
                 "the UI switches on the serialized code, so it must equal as_str()"
             );
         }
+    }
+
+    #[test]
+    fn the_port_message_names_the_port_in_both_languages() {
+        for lang in [Language::Ko, Language::En] {
+            let template = ErrorCode::PortUnavailable.message(lang);
+            assert!(template.contains(PORT_PLACEHOLDER), "{lang:?}: a template");
+            let message = ErrorCode::PortUnavailable.message_for(lang, Some(41785));
+            assert!(message.contains("41785"), "{lang:?}: {message}");
+            assert!(!message.contains(PORT_PLACEHOLDER), "{lang:?}: {message}");
+        }
+        assert_eq!(
+            ErrorCode::Network.message_for(Language::En, Some(41785)),
+            ErrorCode::Network.message(Language::En),
+            "a message without a placeholder is left as it is"
+        );
     }
 
     #[test]

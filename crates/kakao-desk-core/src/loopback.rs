@@ -62,7 +62,15 @@ impl LoopbackError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::NotLoopback => ErrorCode::KakaoConfig,
-            Self::Bind { .. } => ErrorCode::Internal,
+            Self::Bind { .. } => ErrorCode::PortUnavailable,
+        }
+    }
+
+    /// The port the receiver could not listen on.
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Self::NotLoopback => None,
+            Self::Bind { addr, .. } => Some(addr.port()),
         }
     }
 }

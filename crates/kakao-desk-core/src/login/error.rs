@@ -95,6 +95,20 @@ impl LoginError {
         }
     }
 
+    /// The port the user's message names ([`ErrorCode::PortUnavailable`]),
+    /// for [`ErrorCode::message_for`].
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Self::Loopback(e) => e.port(),
+            _ => None,
+        }
+    }
+
+    /// What the user sees, in `lang`, with the facts the message names.
+    pub fn message(&self, lang: crate::Language) -> String {
+        self.code().message_for(lang, self.port())
+    }
+
     /// True when the app itself ended the attempt (cancel, or a newer
     /// attempt): not a failure to report.
     pub fn is_withdrawn(&self) -> bool {

@@ -598,6 +598,47 @@ async fn loopback_mode_receives_the_redirect_and_answers_the_browser() -> TestRe
 }
 
 #[tokio::test]
+async fn a_taken_loopback_port_is_its_own_error_naming_the_port() -> TestResult {
+    let port = free_port().await?;
+    let (setup, _) = Setup::loopback(port);
+    let rig = Rig::with(setup).await?;
+    // Another program holds the registered port.
+    let holder = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let error = match rig.login.begin_login(&Default::default()).await {
+        Err(error) => error,
+        Ok(_) => return Err("a login began on a port another program holds".into()),
+    };
+    assert_eq!(error.code(), ErrorCode::PortUnavailable, "{error}");
+    assert_eq!(error.port(), Some(port));
+    for lang in [Language::Ko, Language::En] {
+        let message = error.message(lang);
+        assert!(
+            message.contains(&port.to_string()),
+            "{lang:?}: the message names the port: {message}"
+        );
+    }
+    assert_eq!(
+        rig.browser.opened(),
+        0,
+        "no browser opens for a login that cannot finish"
+    );
+    assert!(!rig.login.login_pending(), "no attempt is left waiting");
+
+    // Once the other program lets go, the next login listens there.
+    drop(holder);
+    let begun = rig.begin().await?;
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok(),
+        "listening once the port is free"
+    );
+    rig.login.cancel_login();
+    drop(begun);
+    Ok(())
+}
+
+#[tokio::test]
 async fn loopback_cancel_closes_the_receiver() -> TestResult {
     let port = free_port().await?;
     let (setup, _) = Setup::loopback(port);
