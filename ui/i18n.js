@@ -44,6 +44,9 @@ window.KakaoDeskI18n = Object.freeze({
     "status.unlinked": "카카오 연결을 끊었습니다.",
     "status.cancelled": "로그인을 취소했습니다.",
     "status.working": "처리 중…",
+    "about.title": "정보",
+    "about.logs": "로그 파일 폴더",
+    "about.logsHint": "문제를 알릴 때 이 폴더의 최근 파일을 첨부하세요. 토큰이나 인증 코드는 기록되지 않습니다.",
   }),
   en: Object.freeze({
     "app.name": "Kakao Desk",
@@ -85,5 +88,8 @@ window.KakaoDeskI18n = Object.freeze({
     "status.unlinked": "Disconnected from Kakao.",
     "status.cancelled": "Login cancelled.",
     "status.working": "Working…",
+    "about.title": "About",
+    "about.logs": "Log folder",
+    "about.logsHint": "When you report a problem, attach the latest file from this folder. No token or login code is ever written to it.",
   }),
 });

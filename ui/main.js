@@ -361,6 +361,8 @@
     state.errorMessages = ui.errorMessages;
     state.bench = Boolean(ui.bench);
     $("version").textContent = ui.version;
+    $("log-dir").textContent = ui.logDir || "";
+    $("row-log-dir").hidden = !ui.logDir;
     applyLanguage();
   }
 

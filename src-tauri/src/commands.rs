@@ -15,6 +15,7 @@ use tauri::ipc::Channel;
 use crate::bench;
 use crate::handle::LoginHandle;
 use crate::ipc::{self, AppEvent, IpcError};
+use crate::logs::LogDir;
 use crate::settings::{self, Settings};
 use crate::ui_channel::UiChannel;
 
@@ -33,11 +34,15 @@ pub struct UiState {
     pub version: &'static str,
     /// Whether the page should report its timing marks (benchmarks only).
     pub bench: bool,
+    /// Where the log files are, for the "About" view (none when the
+    /// directory could not be made).
+    pub log_dir: Option<String>,
 }
 
 impl UiState {
-    fn new(language: Language) -> Self {
+    fn new(language: Language, logs: &LogDir) -> Self {
         Self {
+            log_dir: logs.0.as_ref().map(|dir| dir.display().to_string()),
             language,
             system_language: settings::system_language(),
             error_messages: ipc::error_messages(language),
@@ -55,12 +60,13 @@ pub async fn ui_ready(
     ui: State<'_, UiChannel>,
     settings: State<'_, Settings>,
     handle: State<'_, LoginHandle>,
+    logs: State<'_, LogDir>,
 ) -> Result<UiState, IpcError> {
     bench::mark("first-script");
     ui.connect(Box::new(events));
     handle.publish();
     tracing::info!("ui ready");
-    Ok(UiState::new(settings.language()))
+    Ok(UiState::new(settings.language(), &logs))
 }
 
 /// Switches the UI language and remembers it.
@@ -71,9 +77,10 @@ pub async fn ui_ready(
 pub fn set_language(
     language: Language,
     settings: State<'_, Settings>,
+    logs: State<'_, LogDir>,
 ) -> Result<UiState, IpcError> {
     settings.set_language(language)?;
-    Ok(UiState::new(language))
+    Ok(UiState::new(language, &logs))
 }
 
 /// Starts a login: Kakao's page in the system browser, the waiting screen,

@@ -23,6 +23,7 @@
 //! - [`browser`]: the system browser the core opens Kakao's page in;
 //! - [`vault_store`]: the session vault's slots in tauri-plugin-store;
 //! - [`files`]: the data directory and store files, private to the user;
+//! - [`logs`]: stderr and the daily log file in the app's log directory;
 //! - [`settings`]: the remembered UI language;
 //! - [`ipc`]: what crosses to the webview (events, `{code, message}` errors).
 #![warn(missing_docs)]
@@ -35,6 +36,7 @@ pub mod files;
 pub mod handle;
 pub mod ipc;
 pub mod links;
+pub mod logs;
 pub mod publisher;
 pub mod settings;
 pub mod startup;
@@ -43,7 +45,6 @@ pub mod vault_store;
 pub mod view;
 
 use tauri::Manager;
-use tracing_subscriber::EnvFilter;
 
 use crate::handle::LoginHandle;
 use crate::settings::Settings;
@@ -63,7 +64,6 @@ pub fn run() {
     if let Some(request) = check::Request::from_args(&args) {
         std::process::exit(check::run(&request, &context.config().identifier, &scheme));
     }
-    init_tracing();
     // The deep-link plugin, given the schemes, keeps the URL of a cold start
     // (authorization code and state) for the app's lifetime and broadcasts it
     // as an app-wide event. On Linux and Windows the shell reads the process's
@@ -86,6 +86,8 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::new().build())
         .setup(move |app| {
             let handle = app.handle().clone();
+            // First, so everything after it is in the log file too.
+            app.manage(logs::init(handle.path().app_log_dir().ok().as_deref()));
             app.manage(Settings::load(&handle));
             app.manage(UiChannel::default());
             let login = LoginHandle::new(handle.clone(), scheme.clone());
@@ -149,28 +151,6 @@ fn take_url(app: &tauri::AppHandle, url: &str) {
         Ok(link) => handle.take_link(link),
         Err(refusal) => handle.report(refusal.code()),
     }
-}
-
-/// Logs go to stderr; `RUST_LOG` picks the level (default `info`). Nothing
-/// logged anywhere in the app may contain a token, code or key.
-///
-/// The deep-link plugin's own warnings are silenced: in debug builds it logs
-/// every refused launch argument verbatim, and the inbox already logs each
-/// refusal without the URL.
-fn init_tracing() {
-    use std::io::IsTerminal;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info"))
-        .add_directive(
-            "tauri_plugin_deep_link=error"
-                .parse()
-                .expect("valid directive"),
-        );
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 fn focus_main_window(app: &tauri::AppHandle) {

@@ -311,8 +311,34 @@ async fn loopback_mode_logs_in_through_the_loopback_receiver() {
         "the id_token (issuer {KAKAO_ISSUER}) was verified with the emulator's keys"
     );
     desktop.screenshot(&app, "en-profile").await;
+    // The About view names the log folder.
+    click(&app, "[data-testid='about'] summary").await;
+    assert_eq!(
+        text_of(&app, "[data-testid='log-dir']").await,
+        desktop.app_log_dir().display().to_string(),
+        "the About view names the log folder"
+    );
+    desktop.screenshot(&app, "en-about").await;
     app.close().await.expect("close");
     assert_vault_sealed(&desktop.app_data_dir());
+
+    // The log file holds the login, and no code or token the emulator issued.
+    let logged = desktop.app_log_files();
+    assert!(
+        logged.contains("login started") && logged.contains("mode=Loopback"),
+        "the whole login is in the log file:\n{logged}"
+    );
+    let secrets = emulator.issued_secrets();
+    assert!(
+        secrets.len() >= 3,
+        "a code, an access and a refresh token were issued"
+    );
+    for secret in &secrets {
+        assert!(
+            !logged.contains(secret.as_str()),
+            "the log file holds a secret the emulator issued:\n{logged}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -617,5 +643,14 @@ async fn the_profile_screen_in_english_and_korean() {
         "1990년 11월 30일"
     );
     desktop.screenshot(&app, "profile-ko").await;
+    click(&app, "[data-testid='about'] summary").await;
+    wait_for_text(&app, "[data-testid='about-title']", "정보").await;
+    assert!(
+        text_of(&app, "[data-testid='log-dir']")
+            .await
+            .ends_with("/logs"),
+        "the log folder is named in Korean too"
+    );
+    desktop.screenshot(&app, "about-ko").await;
     app.close().await.expect("close");
 }

@@ -230,6 +230,24 @@ impl Desktop {
         Path::new(self.var("XDG_DATA_HOME")).join(app_scheme())
     }
 
+    /// The app's log directory (`<data dir>/logs` on Linux, as Tauri's
+    /// `app_log_dir`).
+    pub fn app_log_dir(&self) -> PathBuf {
+        self.app_data_dir().join("logs")
+    }
+
+    /// Everything in the app's log files, oldest file first.
+    pub fn app_log_files(&self) -> String {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.app_log_dir())
+            .map(|dir| dir.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .collect()
+    }
+
     /// Opens the app through WebDriver, optionally with launch arguments
     /// (a cold start by a link), and waits until the page has connected to
     /// Rust (`body[data-ready]`).
