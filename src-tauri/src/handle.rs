@@ -289,4 +289,23 @@ mod tests {
             "the newest, which may belong to a login, is kept"
         );
     }
+
+    #[test]
+    fn a_url_handed_over_before_start_up_and_the_ui_reaches_the_core_once() {
+        // macOS cold start: the plugin's kept URL (get_current) and, racing
+        // it, the same URL's event, both before the core has opened.
+        let url = "dev.kakaodesk.desktop://oauth/callback?code=cold&state=s";
+        let intake = crate::links::OpenUrls::default();
+        let mut early = EarlyLinks::default();
+        for _source in ["get_current", "open-url event"] {
+            for routed in intake.take([url], "dev.kakaodesk.desktop") {
+                early.push(routed.expect("a callback of this scheme"));
+            }
+        }
+        assert_eq!(
+            early.into_vec(),
+            vec![check_deep_link(url, "dev.kakaodesk.desktop").expect("routes")],
+            "start-up hands the core the link exactly once"
+        );
+    }
 }

@@ -104,15 +104,30 @@ pub fn run() {
                 let args: Vec<String> = std::env::args().skip(1).collect();
                 take_launch_args(&handle, args.iter().map(String::as_str));
             }
+            // macOS: open-URL events. The one that cold-starts the app
+            // arrives before `setup`, when nobody listens; the plugin keeps
+            // it, so it is asked for once, after the handler is registered.
+            // A URL that comes both ways is taken once (`links::OpenUrls`).
             #[cfg(target_os = "macos")]
             {
                 use tauri_plugin_deep_link::DeepLinkExt;
-                let link_handle = handle.clone();
+                let intake = std::sync::Arc::new(links::OpenUrls::default());
+                let (link_handle, event_intake) = (handle.clone(), intake.clone());
                 app.deep_link().on_open_url(move |event| {
-                    for url in event.urls() {
-                        take_url(&link_handle, url.as_str());
-                    }
+                    let urls = event.urls();
+                    take_urls(
+                        &link_handle,
+                        &event_intake,
+                        urls.iter().map(url::Url::as_str),
+                    );
                 });
+                match app.deep_link().get_current() {
+                    Ok(Some(urls)) => {
+                        take_urls(&handle, &intake, urls.iter().map(url::Url::as_str));
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, "could not ask for the launch URL"),
+                }
             }
             Ok(())
         })
@@ -142,14 +157,21 @@ fn take_launch_args<'a>(app: &tauri::AppHandle, args: impl IntoIterator<Item = &
     }
 }
 
-/// One URL of an open-URL event (macOS): routed, then handed to the login
-/// core; a refusal is reported.
+/// The URLs of an open-URL event (macOS), or the one kept from before
+/// `setup`: each taken once, routed, then handed to the login core; a
+/// refusal is reported.
 #[cfg(target_os = "macos")]
-fn take_url(app: &tauri::AppHandle, url: &str) {
+fn take_urls<'a>(
+    app: &tauri::AppHandle,
+    intake: &links::OpenUrls,
+    urls: impl IntoIterator<Item = &'a str>,
+) {
     let handle = app.state::<LoginHandle>();
-    match links::from_url(url, handle.scheme()) {
-        Ok(link) => handle.take_link(link),
-        Err(refusal) => handle.report(refusal.code()),
+    for routed in intake.take(urls, handle.scheme()) {
+        match routed {
+            Ok(link) => handle.take_link(link),
+            Err(refusal) => handle.report(refusal.code()),
+        }
     }
 }
 

@@ -11,6 +11,10 @@
 //! broadcasts accepted ones, authorization code included, as an app-wide
 //! event. The check itself is the core's [`check_deep_link`].
 
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Mutex, PoisonError};
+
 use kakao_desk_core::callback::{DeepLink, RouteError, check_deep_link};
 
 /// The deep-link scheme from the app's configuration (the debug build's own
@@ -66,6 +70,47 @@ pub fn from_url(raw: &str, scheme: &str) -> Result<DeepLink, RouteError> {
         .inspect_err(|reason| tracing::warn!(%reason, length = raw.len(), "link refused"))
 }
 
+/// How many URLs [`OpenUrls`] remembers having taken.
+const REMEMBERED_URLS: usize = 16;
+
+/// The intake of open-URL events (macOS). They come two ways: the deep-link
+/// plugin's event, for URLs that arrive once the handler is registered, and
+/// the URL the plugin kept from before `setup` (`get_current`, asked once
+/// right after registering: the open-URL event of a cold start arrives
+/// before `setup`, when nobody listens). A URL that arrives between the two
+/// comes both ways, so each is taken once. The memo holds a keyed hash of
+/// each URL (keys drawn per run), never the URL and its code.
+#[derive(Debug, Default)]
+pub struct OpenUrls {
+    keys: RandomState,
+    taken: Mutex<VecDeque<u64>>,
+}
+
+impl OpenUrls {
+    /// The URLs among `urls` not taken before, each routed ([`from_url`]).
+    pub fn take<'a>(
+        &self,
+        urls: impl IntoIterator<Item = &'a str>,
+        scheme: &str,
+    ) -> Vec<Result<DeepLink, RouteError>> {
+        let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut routed = Vec::new();
+        for url in urls {
+            let hash = self.keys.hash_one(url);
+            if taken.contains(&hash) {
+                tracing::debug!("an open-URL event repeats a URL already taken");
+                continue;
+            }
+            if taken.len() == REMEMBERED_URLS {
+                taken.pop_front();
+            }
+            taken.push_back(hash);
+            routed.push(from_url(url, scheme));
+        }
+        routed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +154,35 @@ mod tests {
             .err(),
             Some(RouteError::Malformed),
             "a link comes alone"
+        );
+    }
+
+    #[test]
+    fn an_open_url_that_comes_both_ways_is_taken_once() {
+        let intake = OpenUrls::default();
+        let cold = "dev.kakaodesk.desktop://oauth/callback?code=cold&state=s";
+        // get_current after registering, then the same URL's event (it
+        // arrived between the two), in either order.
+        assert_eq!(intake.take([cold], SCHEME).len(), 1, "taken once");
+        assert!(intake.take([cold], SCHEME).is_empty(), "not twice");
+        let next = "dev.kakaodesk.desktop://oauth/callback?code=next&state=s";
+        let routed = intake.take([next, "https://evil.example/"], SCHEME);
+        assert_eq!(routed.len(), 2, "other URLs go on, refused ones too");
+        assert!(routed[0].is_ok());
+        assert_eq!(routed[1].clone().err(), Some(RouteError::ForeignScheme));
+    }
+
+    #[test]
+    fn the_memo_is_bounded() {
+        let intake = OpenUrls::default();
+        let url = |n: usize| format!("dev.kakaodesk.desktop://oauth/callback?code=c{n}&state=s");
+        for n in 0..=REMEMBERED_URLS {
+            assert_eq!(intake.take([url(n).as_str()], SCHEME).len(), 1);
+        }
+        assert_eq!(
+            intake.taken.lock().expect("lock").len(),
+            REMEMBERED_URLS,
+            "a flood of events cannot grow memory"
         );
     }
 }
