@@ -2,6 +2,11 @@
 //! (under `scripts/desktop-session.sh`'s headless desktop), driven through
 //! WebDriver, and the installed Linux packages. One binary, one [`support`]
 //! harness; nextest runs these tests one at a time (test group `desktop`).
+//!
+//! Linux only: the harness needs Xvfb, WebKitWebDriver and the Linux
+//! packages, and uses Unix process groups. On Windows and macOS this binary
+//! is empty, so `cargo test` and `cargo clippy --all-targets` work there.
+#![cfg(target_os = "linux")]
 
 mod bridge;
 mod check;
