@@ -85,8 +85,50 @@ pub fn run(request: &Request, identifier: &str, scheme: &str) -> i32 {
         header(request.lang, &setup),
         report.render(request.lang)
     );
+    #[cfg(windows)]
+    attach_parent_console();
     print!("{text}");
     i32::from(report.count(Severity::Error) > 0)
+}
+
+/// A Windows release build is a GUI program (no console of its own), so in
+/// a terminal its output would go nowhere: when nothing is inherited as
+/// stdout (no pipe, no file), it attaches to the console of the terminal it
+/// was started from and points stdout and stderr at it. Rust's stdout writes
+/// to a console with `WriteConsoleW`, so Korean reads right whatever the
+/// console's code page. A pipe or file (`| more`, `> report.txt`, CI) is
+/// used as it is.
+#[cfg(windows)]
+#[allow(unsafe_code)]
+fn attach_parent_console() {
+    use std::os::windows::io::{AsRawHandle, IntoRawHandle};
+    use windows_sys::Win32::System::Console::{
+        ATTACH_PARENT_PROCESS, AttachConsole, STD_ERROR_HANDLE, STD_OUTPUT_HANDLE, SetStdHandle,
+    };
+    if !std::io::stdout().as_raw_handle().is_null() {
+        return;
+    }
+    // SAFETY: a plain Win32 call without pointers; it fails harmlessly when
+    // the parent has no console (started from Explorer).
+    if unsafe { AttachConsole(ATTACH_PARENT_PROCESS) } == 0 {
+        return;
+    }
+    let Ok(console) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("CONOUT$")
+    else {
+        return;
+    };
+    // The handle stays open for the rest of the process (it exits after
+    // printing).
+    let handle = console.into_raw_handle();
+    // SAFETY: `handle` is a valid console handle owned by nobody else from
+    // here on; SetStdHandle only stores it.
+    unsafe {
+        SetStdHandle(STD_OUTPUT_HANDLE, handle);
+        SetStdHandle(STD_ERROR_HANDLE, handle);
+    }
 }
 
 /// The title and where each value came from.

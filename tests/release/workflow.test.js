@@ -93,3 +93,28 @@ test("Apple variables reach the bundler only when set", () => {
   assert.match(body, /APPLE_SIGNING_IDENTITY=-/, "else ad hoc");
   assert.match(body, /GITHUB_STEP_SUMMARY/, "and the summary says so");
 });
+
+test("the Windows check reads the URL protocol's registry keys of installed installers", () => {
+  const bundle = jobs().bundle;
+  const step = bundle.steps.find((s) => /Windows installers/.test(s.join("\n")));
+  assert.ok(step, "a Windows scheme check");
+  const body = step.join("\n");
+  assert.doesNotMatch(body, /grep/, "grepping installer sources always finds the identifier");
+  assert.match(body, /check-windows-scheme\.ps1 -Scheme dev\.kakaodesk\.desktop -Nsis .+ -Msi /);
+  const script = fs.readFileSync(path.join(__dirname, "../../scripts/check-windows-scheme.ps1"), "utf8");
+  for (const [what, pattern] of [
+    ["the protocol key", /Software\\Classes\\\$Scheme/],
+    ["its URL Protocol value", /'URL Protocol'/],
+    ["the open command key", /\\shell\\open\\command/],
+    ["the command's form", /" "%1"\$'/],
+    ["the per-user NSIS install (HKCU)", /Assert-Registered 'HKCU' 'NSIS'/],
+    ["the MSI install (HKLM)", /Assert-Registered 'HKLM' 'MSI'/],
+    ["removal on uninstall", /Assert-Unregistered 'HKLM' 'MSI'/],
+    ["stop on the first error", /\$ErrorActionPreference = 'Stop'/],
+  ]) {
+    assert.match(script, pattern, `the script checks ${what}`);
+  }
+  const tauri = JSON.parse(fs.readFileSync(path.join(__dirname, "../../tauri.conf.json"), "utf8"));
+  assert.strictEqual(tauri.bundle.windows.nsis.installMode, "currentUser", "NSIS writes HKCU only per user");
+  assert.deepStrictEqual(tauri.plugins["deep-link"].desktop.schemes, ["dev.kakaodesk.desktop"], "the scheme checked");
+});
