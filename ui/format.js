@@ -20,9 +20,10 @@
     const withYear = Boolean(b.yearKnown) && year > 0;
     const lunar = b.calendar === "lunar";
     if (language === "ko") {
-      const date = `${withYear ? `${year}년 ` : ""}${month}월 ${day}일`;
-      if (!lunar) return date;
-      return `음력 ${b.leapMonth ? "윤" : ""}${date}`;
+      // The leap-month marker belongs to the month: 음력 1993년 윤3월 10일.
+      const leap = lunar && b.leapMonth ? "윤" : "";
+      const date = `${withYear ? `${year}년 ` : ""}${leap}${month}월 ${day}일`;
+      return lunar ? `음력 ${date}` : date;
     }
     const name = MONTHS_EN[month - 1];
     if (!name) return "";
@@ -44,6 +45,14 @@
   function timeLeft(seconds) {
     const s = Math.max(0, Math.floor(seconds));
     return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+
+  // The name to greet a user by: their nickname, or a placeholder when they
+  // shared none (an empty or blank nickname).
+  function displayName(nickname, language) {
+    const name = typeof nickname === "string" ? nickname.trim() : "";
+    if (name) return nickname;
+    return language === "ko" ? "카카오 사용자" : "Kakao user";
   }
 
   // The first letter of a nickname, for an avatar placeholder.
@@ -69,7 +78,7 @@
     return typeof url === "string" && /^data:image\/(png|jpeg|gif|webp);base64,/.test(url);
   }
 
-  const api = Object.freeze({ birthday, moment, timeLeft, initial, fill, isImageDataUrl });
+  const api = Object.freeze({ birthday, moment, timeLeft, displayName, initial, fill, isImageDataUrl });
   if (typeof module !== "undefined" && module.exports) {
     module.exports = api;
   } else {

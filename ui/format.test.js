@@ -11,6 +11,8 @@ test("Korean birthdays follow the product's examples", () => {
     [{ date: "2002-11-30", yearKnown: true, calendar: "solar", leapMonth: false }, "2002년 11월 30일"],
     [{ date: "0000-11-30", yearKnown: false, calendar: "lunar", leapMonth: false }, "음력 11월 30일"],
     [{ date: "0000-04-05", yearKnown: false, calendar: "lunar", leapMonth: true }, "음력 윤4월 5일"],
+    [{ date: "1993-03-10", yearKnown: true, calendar: "lunar", leapMonth: true }, "음력 1993년 윤3월 10일"],
+    [{ date: "1993-03-10", yearKnown: true, calendar: "solar", leapMonth: true }, "1993년 3월 10일"],
     [{ date: "0000-02-29", yearKnown: false, calendar: "solar", leapMonth: false }, "2월 29일"],
   ];
   for (const [input, want] of cases) {
@@ -86,4 +88,12 @@ test("only cached raster images may become an <img> source", () => {
   ]) {
     assert.ok(!format.isImageDataUrl(url), `${String(url)} must not be shown`);
   }
+});
+
+test("a user who shared no nickname is greeted by a placeholder", () => {
+  assert.strictEqual(format.displayName("", "ko"), "카카오 사용자");
+  assert.strictEqual(format.displayName("   ", "en"), "Kakao user");
+  assert.strictEqual(format.displayName(null, "en"), "Kakao user");
+  assert.strictEqual(format.displayName(undefined, "ko"), "카카오 사용자");
+  assert.strictEqual(format.displayName("박양력", "en"), "박양력", "a nickname is kept as it is");
 });

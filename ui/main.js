@@ -28,6 +28,10 @@
 
   const $ = (id) => document.getElementById(id);
 
+  function displayName(nickname) {
+    return format.displayName(nickname, state.language);
+  }
+
   function t(key, vars) {
     return format.fill((strings[state.language] || strings.en)[key] || key, vars);
   }
@@ -71,14 +75,14 @@
   function setAvatar(img, placeholder, dataUrl, nickname) {
     if (format.isImageDataUrl(dataUrl)) {
       img.src = dataUrl;
-      img.alt = t("profile.avatarAlt", { name: nickname || "" });
+      img.alt = t("profile.avatarAlt", { name: displayName(nickname) });
       img.hidden = false;
       if (placeholder) placeholder.hidden = true;
     } else {
       img.removeAttribute("src");
       img.hidden = true;
       if (placeholder) {
-        placeholder.textContent = format.initial(nickname);
+        placeholder.textContent = format.initial(displayName(nickname));
         placeholder.hidden = false;
       }
     }
@@ -94,7 +98,7 @@
       const last = session.continueAs;
       $("continue-as").hidden = !last;
       if (last) {
-        $("continue-text").textContent = t("login.continueAs", { name: last.nickname || "" });
+        $("continue-text").textContent = t("login.continueAs", { name: displayName(last.nickname) });
         const img = $("continue-avatar");
         if (format.isImageDataUrl(last.thumbnailDataUrl)) {
           img.src = last.thumbnailDataUrl;
@@ -111,14 +115,14 @@
       const first = login.firstPaint;
       $("first-paint").hidden = !first;
       if (first) {
-        $("first-paint-initial").textContent = format.initial(first.nickname);
-        $("first-paint-text").textContent = t("waiting.firstPaint", { name: first.nickname || "" });
+        $("first-paint-initial").textContent = format.initial(displayName(first.nickname));
+        $("first-paint-text").textContent = t("waiting.firstPaint", { name: displayName(first.nickname) });
         benchMark("first-paint-rendered");
       }
     } else if (session.state === "signed_in") {
       const p = session.profile || {};
       const nickname = p.nickname || "";
-      $("profile-nickname").textContent = nickname;
+      $("profile-nickname").textContent = displayName(nickname);
       setAvatar($("avatar"), $("avatar-initial"), p.thumbnailDataUrl, nickname);
       const birthday = format.birthday(p.birthday, state.language);
       $("profile-birthday").textContent = birthday;
@@ -264,9 +268,12 @@
     $("status").textContent = "";
   }
 
+  // A status naming a user keeps the nickname, so a switch of language
+  // also switches the placeholder for a user who shared none.
   function showStatus(key, vars) {
     state.status = { key, vars };
-    $("status").textContent = t(key, vars);
+    const named = vars && "nickname" in vars ? { ...vars, name: displayName(vars.nickname) } : vars;
+    $("status").textContent = t(key, named);
   }
 
   // The status line for a change of state: a login that just completed, or
@@ -274,7 +281,7 @@
   // such as "logged out", is set by the action).
   function statusFor(previous, session) {
     if (session.state === "signed_in" && previous === "waiting") {
-      return ["status.signedIn", { name: (session.profile && session.profile.nickname) || "" }];
+      return ["status.signedIn", { nickname: (session.profile && session.profile.nickname) || "" }];
     }
     if (session.state === "waiting" && previous !== "waiting") return ["status.waiting"];
     return null;

@@ -87,7 +87,16 @@
 //! * [`Users`]: fixture users in the exact `/v2/user/me` shape:
 //!   [`Users::default_fixtures`], [`Users::from_json`], [`Users::from_file`].
 //!   The default set's ids are named in [`fixture_ids`]. Image URLs may use the
-//!   placeholder `{base_url}`, replaced by the emulator's base URL.
+//!   placeholder `{base_url}`, replaced by the emulator's base URL. A user's
+//!   `_withheld` object ([`WITHHELD`]) holds `kakao_account` values the
+//!   account has but has not shared; agreeing to their item later
+//!   (additional consent: authorize with `scope`) reveals them.
+//! * Consent state per user: agreeing on the page (or by `--auto-consent`)
+//!   to items an authorize request names turns their `*_needs_agreement`
+//!   flags `false`; a linked user asked for new items sees a page with just
+//!   those; declining changes nothing; `/v2/user/revoke/scopes` withdraws an
+//!   optional item (required ones, the profile items, answer `403 -3`);
+//!   unlink forgets the changes.
 //! * [`app`]`(`[`EmulatorState`]`) -> axum::Router` for in-process `oneshot`
 //!   tests without a socket; [`EmulatorState::new`] takes the config and the
 //!   base URL the router should believe it is served from.
@@ -100,7 +109,8 @@
 //! `GET /oauth/logout`,
 //! `GET /.well-known/openid-configuration`, `GET /.well-known/jwks.json`.
 //! kapi: `GET|POST /v2/user/me`, `GET /v1/user/access_token_info`,
-//! `POST /v1/user/logout`, `POST /v1/user/unlink`, `GET|POST /v1/oidc/userinfo`.
+//! `POST /v1/user/logout`, `POST /v1/user/unlink`, `GET|POST /v1/oidc/userinfo`,
+//! `GET /v2/user/scopes`, `POST /v2/user/revoke/scopes`.
 //! Emulator only: `GET /bridge/kakao/callback`, `GET /images/{file}`.
 //!
 //! ## Behaviour in brief
@@ -235,4 +245,4 @@ pub use log::{MASK, RecordedRequest, RequestLog};
 pub use router::app;
 pub use server::{RunningEmulator, start};
 pub use state::{BRIDGE_PATH, EmulatorState, StartError};
-pub use users::{BASE_URL_PLACEHOLDER, FixtureError, Users, fixture_ids};
+pub use users::{BASE_URL_PLACEHOLDER, FixtureError, Users, WITHHELD, fixture_ids};

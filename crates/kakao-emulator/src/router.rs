@@ -28,6 +28,8 @@ pub fn app(state: EmulatorState) -> Router {
         .route("/v1/user/access_token_info", get(kapi::access_token_info))
         .route("/v1/user/logout", post(kapi::logout))
         .route("/v1/user/unlink", post(kapi::unlink))
+        .route("/v2/user/scopes", get(kapi::scopes))
+        .route("/v2/user/revoke/scopes", post(kapi::revoke_scopes))
         .route(
             "/v1/oidc/userinfo",
             get(kapi::userinfo).post(kapi::userinfo),

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use crate::config::{EmulatorConfig, IssuanceLimit, RedirectUriError, check_redirect_uri};
 use crate::keys::SigningKey;
 use crate::store::Store;
-use crate::users::configured_scopes;
+use crate::users::{configured_scopes, with_consents};
 use crate::{Clock, Faults, RequestLog, Users};
 
 /// Path of the bridge page the emulator plays (always a registered redirect URI).
@@ -94,6 +94,20 @@ impl Shared {
         // Store updates are completed before any panic could happen mid-way
         // (no user code runs under the lock), so poisoned data is consistent.
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The account as the app sees it now (the fixture with the user's
+    /// consent changes), read under the caller's lock of the store.
+    pub(crate) fn account_in(&self, store: &Store, id: i64) -> Option<serde_json::Value> {
+        let user = self.users.get(id)?;
+        let changes = store.consents.get(&id).cloned().unwrap_or_default();
+        Some(with_consents(user, &changes))
+    }
+
+    /// [`Shared::account_in`], locking the store for the read.
+    pub(crate) fn account(&self, id: i64) -> Option<serde_json::Value> {
+        let store = self.store();
+        self.account_in(&store, id)
     }
 }
 

@@ -81,6 +81,9 @@ pub(crate) struct Store {
     pub access_tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
     pub linked: HashSet<i64>,
+    /// Consent changes per user since the fixture (additional consent,
+    /// withdrawals); forgotten at unlink.
+    pub consents: HashMap<i64, crate::users::ConsentChanges>,
     /// Browser "Kakao Account" sessions: cookie value -> (user, auth_time).
     pub sessions: HashMap<String, (i64, u64)>,
     pub issued: HashMap<i64, Issued>,

@@ -24,7 +24,8 @@ pub mod fixture_ids {
     /// `LUNAR` birthday `0415` in a leap month (`is_leap_month: true`), year 1985.
     pub const LUNAR_LEAP_MONTH: i64 = 4_000_000_002;
     /// Birthday and birth year configured but not agreed
-    /// (`birthday_needs_agreement: true`, value absent).
+    /// (`birthday_needs_agreement: true`, value absent); agreeing later
+    /// (additional consent) reveals `0704` `SOLAR`, year `1992`.
     pub const BIRTHDAY_NOT_CONSENTED: i64 = 4_000_000_003;
     /// No `profile` consent: both profile items need agreement, no `profile`.
     pub const NO_PROFILE_CONSENT: i64 = 4_000_000_004;
@@ -39,6 +40,12 @@ pub mod fixture_ids {
 
 /// The placeholder fixture image URLs may use for the emulator's base URL.
 pub const BASE_URL_PLACEHOLDER: &str = "{base_url}";
+
+/// Fixture-only key of a user: `kakao_account` values the account holds but
+/// has not shared with the app (their `*_needs_agreement` is `true`),
+/// revealed when the user agrees to their item later (additional consent).
+/// Never part of an answer.
+pub const WITHHELD: &str = "_withheld";
 
 const DEFAULT_FIXTURES: &str = include_str!("../fixtures/users.json");
 
@@ -188,6 +195,128 @@ const SCOPE_FLAGS: &[(&str, &str)] = &[
     ("phone_number_needs_agreement", "phone_number"),
     ("ci_needs_agreement", "account_ci"),
 ];
+
+/// The items the emulated app sets as required in its console: a user
+/// cannot withdraw them (`/v2/user/revoke/scopes` answers -3).
+pub(crate) const REQUIRED_ITEMS: &[&str] = &["profile", "profile_nickname", "profile_image"];
+
+/// The `kakao_account` fields (`/`-separated paths) each item reveals.
+fn scope_fields(scope: &str) -> &'static [&'static str] {
+    match scope {
+        "profile_nickname" => &["profile/nickname", "profile/is_default_nickname"],
+        "profile_image" => &[
+            "profile/thumbnail_image_url",
+            "profile/profile_image_url",
+            "profile/is_default_image",
+        ],
+        "name" => &["name"],
+        "account_email" => &["email", "is_email_valid", "is_email_verified"],
+        "age_range" => &["age_range"],
+        "birthyear" => &["birthyear"],
+        "birthday" => &["birthday", "birthday_type", "is_leap_month"],
+        "gender" => &["gender"],
+        "phone_number" => &["phone_number"],
+        "account_ci" => &["ci", "ci_authenticated_at"],
+        _ => &[],
+    }
+}
+
+/// The consent flag of an item (`birthday` → `birthday_needs_agreement`).
+fn scope_flag(scope: &str) -> Option<&'static str> {
+    SCOPE_FLAGS
+        .iter()
+        .find(|(_, id)| *id == scope)
+        .map(|(flag, _)| *flag)
+}
+
+/// A user's consent changes since the fixture: items agreed to later
+/// (additional consent) and items withdrawn (`/v2/user/revoke/scopes`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ConsentChanges {
+    pub agreed: BTreeSet<String>,
+    pub withdrawn: BTreeSet<String>,
+}
+
+impl ConsentChanges {
+    pub(crate) fn agree(&mut self, scope: &str) {
+        self.withdrawn.remove(scope);
+        self.agreed.insert(scope.to_owned());
+    }
+
+    pub(crate) fn withdraw(&mut self, scope: &str) {
+        self.agreed.remove(scope);
+        self.withdrawn.insert(scope.to_owned());
+    }
+}
+
+/// The account as the app sees it now: the fixture without its withheld
+/// values, with `changes` applied. An item is changed only where the app
+/// has it configured for this user (its flag is present): agreeing sets the
+/// flag `false` and reveals the withheld values, withdrawing sets it `true`
+/// and removes the values.
+pub(crate) fn with_consents(user: &Value, changes: &ConsentChanges) -> Value {
+    let mut user = user.clone();
+    let withheld = user
+        .as_object_mut()
+        .and_then(|u| u.remove(WITHHELD))
+        .unwrap_or(Value::Null);
+    let Some(account) = user.get_mut("kakao_account").and_then(Value::as_object_mut) else {
+        return user;
+    };
+    for (scope, agreed) in changes
+        .agreed
+        .iter()
+        .map(|s| (s, true))
+        .chain(changes.withdrawn.iter().map(|s| (s, false)))
+    {
+        let Some(flag) = scope_flag(scope) else {
+            continue;
+        };
+        if !account.contains_key(flag) {
+            continue;
+        }
+        account.insert(flag.to_owned(), Value::Bool(!agreed));
+        for path in scope_fields(scope) {
+            let (parent, field) = match path.split_once('/') {
+                Some((parent, field)) => (Some(parent), field),
+                None => (None, *path),
+            };
+            let revealed = match parent {
+                Some(parent) => withheld.get(parent).and_then(|p| p.get(field)),
+                None => withheld.get(field),
+            }
+            .cloned();
+            let target = match parent {
+                Some(parent) => {
+                    let entry = account
+                        .entry(parent.to_owned())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    match entry.as_object_mut() {
+                        Some(object) => object,
+                        None => continue,
+                    }
+                }
+                None => &mut *account,
+            };
+            if agreed {
+                if let Some(value) = revealed {
+                    target.insert(field.to_owned(), value);
+                }
+            } else {
+                target.remove(field);
+            }
+        }
+        if !agreed
+            && account
+                .get("profile")
+                .and_then(Value::as_object)
+                .is_some_and(Map::is_empty)
+        {
+            account.remove("profile");
+        }
+    }
+    user
+}
 
 /// Korean label of a scope, as Kakao's consent screen words it.
 pub(crate) fn scope_label(scope: &str) -> &str {

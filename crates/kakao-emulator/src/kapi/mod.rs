@@ -10,7 +10,10 @@ use crate::EmulatorState;
 use crate::params::Params;
 use crate::response::{KapiError, json_response};
 use crate::store::{TokenLookup, reported_secs};
-use crate::users::{render, select_properties, userinfo_claims};
+use crate::users::{
+    REQUIRED_ITEMS, agreed_scopes, configured_scopes, render, scope_label, select_properties,
+    userinfo_claims,
+};
 
 /// The user and grant behind a valid bearer token.
 struct Caller {
@@ -64,10 +67,10 @@ pub(crate) async fn me(
     let shared = state.shared();
     let params = params(query.as_deref(), &body);
     let secure = params.get("secure_resource") == Some("true");
-    let Some(user) = shared.users.get(caller.user_id) else {
+    let Some(user) = shared.account(caller.user_id) else {
         return KapiError::TOKEN_NOT_FOUND.into_response();
     };
-    let user = render(user, &shared.base_url, secure);
+    let user = render(&user, &shared.base_url, secure);
     let user = match params.get("property_keys") {
         None => user,
         Some(keys) => match select_properties(&user, keys) {
@@ -115,6 +118,7 @@ pub(crate) async fn unlink(State(state): State<EmulatorState>, headers: HeaderMa
             let mut store = state.shared().store();
             store.revoke_user(caller.user_id);
             store.linked.remove(&caller.user_id);
+            store.consents.remove(&caller.user_id);
             drop(store);
             json_response(StatusCode::OK, &json!({"id": caller.user_id}))
         }
@@ -127,10 +131,10 @@ pub(crate) async fn userinfo(State(state): State<EmulatorState>, headers: Header
     match authenticate(&state, &headers) {
         Ok(caller) => {
             let shared = state.shared();
-            let Some(user) = shared.users.get(caller.user_id) else {
+            let Some(user) = shared.account(caller.user_id) else {
                 return KapiError::TOKEN_NOT_FOUND.into_response();
             };
-            let user = render(user, &shared.base_url, true);
+            let user = render(&user, &shared.base_url, true);
             json_response(
                 StatusCode::OK,
                 &Value::Object(userinfo_claims(&user, caller.user_id)),
@@ -138,4 +142,116 @@ pub(crate) async fn userinfo(State(state): State<EmulatorState>, headers: Header
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// `{id, scopes: [...]}` as `/v2/user/scopes` answers: every item the app
+/// has configured for this user, `revocable` only beside `agreed: true`
+/// (`docs/kakao-api.md` §5.5). `only`, when given, limits the list.
+fn scopes_body(user: &Value, id: i64, only: Option<&[String]>) -> Value {
+    let agreed = agreed_scopes(user);
+    let items: Vec<Value> = configured_scopes(user)
+        .into_iter()
+        .filter(|scope| only.is_none_or(|only| only.contains(scope)))
+        .map(|scope| {
+            let is_agreed = agreed.contains(&scope);
+            let mut item = json!({
+                "id": scope,
+                "display_name": scope_label(&scope),
+                "type": "PRIVACY",
+                "using": true,
+                "agreed": is_agreed,
+            });
+            if is_agreed {
+                item["revocable"] = Value::Bool(!REQUIRED_ITEMS.contains(&scope.as_str()));
+            }
+            item
+        })
+        .collect();
+    json!({"id": id, "scopes": items})
+}
+
+/// A `scopes=["…"]` parameter (JSON array of strings).
+fn scope_list(params: &Params) -> Result<Option<Vec<String>>, KapiError> {
+    match params.get("scopes") {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str::<Vec<String>>(raw)
+            .map(Some)
+            .map_err(|_| KapiError::INVALID_PARAMETER),
+    }
+}
+
+/// `GET /v2/user/scopes`: the consent items and whether the user agreed.
+pub(crate) async fn scopes(
+    State(state): State<EmulatorState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let only = match scope_list(&Params::from_query(query.as_deref())) {
+        Ok(only) => only,
+        Err(e) => return e.into_response(),
+    };
+    let Some(user) = state.shared().account(caller.user_id) else {
+        return KapiError::TOKEN_NOT_FOUND.into_response();
+    };
+    json_response(
+        StatusCode::OK,
+        &scopes_body(&user, caller.user_id, only.as_deref()),
+    )
+}
+
+/// `POST /v2/user/revoke/scopes` with `scopes=["…"]`: withdraws optional
+/// items. A required item is `403 -3`, an item the app does not have is
+/// `400 -2`; either way nothing changes. Tokens stay valid.
+pub(crate) async fn revoke_scopes(
+    State(state): State<EmulatorState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = match authenticate(&state, &headers) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let wanted = match scope_list(&Params::from_body(&body)) {
+        Ok(Some(wanted)) if !wanted.is_empty() => wanted,
+        Ok(_) => return KapiError::INVALID_PARAMETER.into_response(),
+        Err(e) => return e.into_response(),
+    };
+    let shared = state.shared();
+    let mut store = shared.store();
+    let Some(user) = shared.account_in(&store, caller.user_id) else {
+        return KapiError::TOKEN_NOT_FOUND.into_response();
+    };
+    let configured = configured_scopes(&user);
+    if let Some(unknown) = wanted.iter().find(|s| !configured.contains(s)) {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({
+                "msg": format!("There is no scopes to revoke. check out if given scope id([{unknown}]) is correct again."),
+                "code": -2,
+            }),
+        );
+    }
+    if let Some(required) = wanted.iter().find(|s| REQUIRED_ITEMS.contains(&s.as_str())) {
+        return json_response(
+            StatusCode::FORBIDDEN,
+            &json!({
+                "msg": format!("[{required}] is not revocable. check out if it's set as required on developers.kakao.com"),
+                "code": -3,
+            }),
+        );
+    }
+    let changes = store.consents.entry(caller.user_id).or_default();
+    for scope in &wanted {
+        changes.withdraw(scope);
+    }
+    let user = shared.account_in(&store, caller.user_id).unwrap_or(user);
+    drop(store);
+    json_response(
+        StatusCode::OK,
+        &scopes_body(&user, caller.user_id, Some(&wanted)),
+    )
 }

@@ -16,7 +16,7 @@ use crate::params::{Params, split_list};
 use crate::response::{found, with_query};
 use crate::state::Shared;
 use crate::store::{AuthorizeRequest, IssuedCode, Store, random_token};
-use crate::users::{agreed_scopes, scope_label};
+use crate::users::{agreed_scopes, configured_scopes, scope_label};
 
 /// The browser session cookie (plays the Kakao Account login session).
 pub(crate) const SESSION_COOKIE: &str = "kakao_emulator_session";
@@ -54,13 +54,18 @@ pub(crate) async fn authorize(
         };
     }
     if let Some(id) = store.auto_consent {
-        // The scripted user logs in and agrees at once (`--auto-consent`).
+        // The scripted user logs in and agrees at once (`--auto-consent`),
+        // to every item asked for.
         store.linked.insert(id);
+        agree_to(shared, &mut store, id, &request);
         return issue_code(shared, &mut store, id, now, request);
     }
     if let Some((id, auth_time)) = session {
         let interactive = has("login") || has("select_account") || has("create");
-        if store.linked.contains(&id) && !interactive && !needs_more_consent(shared, id, &request) {
+        if store.linked.contains(&id)
+            && !interactive
+            && !needs_more_consent(shared, &store, id, &request)
+        {
             // Linked users skip the consent screen (`docs/kakao-api.md` §1.2).
             return issue_code(shared, &mut store, id, auth_time, request);
         }
@@ -80,7 +85,8 @@ pub(crate) async fn authorize(
                 .collect(),
         ),
     };
-    let items = consent_items(shared, &request);
+    let linked = session.is_some_and(|(id, _)| store.linked.contains(&id));
+    let items = consent_items(shared, &store, session.map(|(id, _)| id), linked, &request);
     let tx = random_token(24);
     store.pending.insert(tx.clone(), request);
     drop(store);
@@ -111,6 +117,7 @@ pub(crate) async fn consent(State(state): State<EmulatorState>, body: Bytes) -> 
     };
     let now = shared.clock.now_secs();
     store.linked.insert(id);
+    agree_to(shared, &mut store, id, &request);
     let session = random_token(24);
     store.sessions.insert(session.clone(), (id, now));
     let mut response = issue_code(shared, &mut store, id, now, request);
@@ -179,8 +186,12 @@ fn validate(shared: &Shared, params: &Params) -> Result<AuthorizeRequest, PageEr
 }
 
 /// Whether `scope` asks for items this user has not agreed to yet.
-fn needs_more_consent(shared: &Shared, id: i64, request: &AuthorizeRequest) -> bool {
-    let agreed = shared.users.get(id).map(agreed_scopes).unwrap_or_default();
+fn needs_more_consent(shared: &Shared, store: &Store, id: i64, request: &AuthorizeRequest) -> bool {
+    let agreed = shared
+        .account_in(store, id)
+        .as_ref()
+        .map(agreed_scopes)
+        .unwrap_or_default();
     request
         .scopes
         .iter()
@@ -188,12 +199,45 @@ fn needs_more_consent(shared: &Shared, id: i64, request: &AuthorizeRequest) -> b
 }
 
 /// The items listed on the consent page: the requested `scope`, else every
-/// consent item the app has configured.
-fn consent_items(shared: &Shared, request: &AuthorizeRequest) -> Vec<String> {
-    if !request.scopes.is_empty() {
-        return request.scopes.clone();
+/// consent item the app has configured. A linked user is asked only for
+/// what they have not agreed to yet (additional consent).
+fn consent_items(
+    shared: &Shared,
+    store: &Store,
+    user: Option<i64>,
+    linked: bool,
+    request: &AuthorizeRequest,
+) -> Vec<String> {
+    if request.scopes.is_empty() {
+        return shared.consent_items.clone();
     }
-    shared.consent_items.clone()
+    let agreed = match user {
+        Some(id) if linked => shared
+            .account_in(store, id)
+            .as_ref()
+            .map(agreed_scopes)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    request
+        .scopes
+        .iter()
+        .filter(|s| !agreed.contains(s))
+        .cloned()
+        .collect()
+}
+
+/// The user agreed on the page (or by script): every item the request names
+/// that the app has configured for them is agreed from now on.
+fn agree_to(shared: &Shared, store: &mut Store, id: i64, request: &AuthorizeRequest) {
+    let Some(user) = shared.account_in(store, id) else {
+        return;
+    };
+    let configured = configured_scopes(&user);
+    let changes = store.consents.entry(id).or_default();
+    for scope in request.scopes.iter().filter(|s| configured.contains(s)) {
+        changes.agree(scope);
+    }
 }
 
 fn issue_code(

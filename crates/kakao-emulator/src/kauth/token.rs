@@ -183,8 +183,8 @@ fn exchange_code(shared: &Shared, params: &Params) -> Result<Map<String, Value>,
     drop(store);
 
     let mut scopes = shared
-        .users
-        .get(issued.user_id)
+        .account(issued.user_id)
+        .as_ref()
         .map(agreed_scopes)
         .unwrap_or_default();
     let mut body = Map::new();
@@ -365,9 +365,9 @@ fn sign_id_token(
     if let Some(nonce) = nonce {
         claims.insert("nonce".into(), nonce.into());
     }
-    if let Some(user) = shared.users.get(user_id) {
+    if let Some(user) = shared.account(user_id) {
         claims.extend(id_token_profile_claims(&render(
-            user,
+            &user,
             &shared.base_url,
             true,
         )));

@@ -4,6 +4,7 @@
 
 mod authorize;
 mod cli;
+mod consent;
 mod faults;
 mod flow;
 mod kapi;
