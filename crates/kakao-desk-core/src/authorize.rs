@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, RedirectMode, RedirectUri};
+use crate::profile::KakaoId;
 use crate::random::{self, RandomError};
 use crate::secret::{CsrfState, Nonce, PkceVerifier, SecretUrl};
 
@@ -52,6 +53,9 @@ pub struct LoginOptions {
     /// Scopes for this attempt (additional consent); when empty the configured
     /// scopes are used.
     pub scopes: Vec<String>,
+    /// The account this attempt is for (additional consent for the signed-in
+    /// user): a callback that logs in another account is refused.
+    pub for_account: Option<KakaoId>,
 }
 
 /// A login waiting for its callback. Taken (moved out) exactly once when a
@@ -68,6 +72,8 @@ pub struct PendingLogin {
     /// The authorize request asked for `openid`: the token answer must carry
     /// an id_token.
     pub(crate) expects_id_token: bool,
+    /// The account the attempt is for ([`LoginOptions::for_account`]).
+    pub(crate) for_account: Option<KakaoId>,
 }
 
 impl PendingLogin {
@@ -148,6 +154,7 @@ pub fn begin(
             || requested_scopes(config, options)
                 .iter()
                 .any(|s| s == "openid"),
+        for_account: options.for_account,
     };
     let url = SecretUrl::new(authorize_url(config, &pending, options));
     Ok(AuthorizeRequest { pending, url })
@@ -312,6 +319,7 @@ mod tests {
         let options = LoginOptions {
             prompt: vec!["login".into(), "select_account".into()],
             scopes: vec!["account_email".into(), "openid".into()],
+            ..LoginOptions::default()
         };
         let start = begin(&config, &options, SystemTime::UNIX_EPOCH).expect("begin");
         let q: HashMap<String, String> = start.url.secret().query_pairs().into_owned().collect();

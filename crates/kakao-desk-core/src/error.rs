@@ -78,6 +78,9 @@ pub enum ErrorCode {
     SessionExpired,
     /// Kakao needs more consent from the user (-402).
     ConsentRequired,
+    /// Additional consent was given by another Kakao account than the
+    /// signed-in one.
+    WrongAccount,
     /// No OS keychain is available to hold the vault key.
     KeychainUnavailable,
     /// Local storage (the profile cache or the session vault) failed.
@@ -92,7 +95,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in a stable order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         Self::LoginCancelled,
         Self::LoginTimeout,
         Self::StateMismatch,
@@ -104,6 +107,7 @@ impl ErrorCode {
         Self::RateLimited,
         Self::SessionExpired,
         Self::ConsentRequired,
+        Self::WrongAccount,
         Self::KeychainUnavailable,
         Self::Storage,
         Self::PortUnavailable,
@@ -124,6 +128,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::SessionExpired => "session_expired",
             Self::ConsentRequired => "consent_required",
+            Self::WrongAccount => "wrong_account",
             Self::KeychainUnavailable => "keychain_unavailable",
             Self::Storage => "storage",
             Self::PortUnavailable => "port_unavailable",
@@ -204,10 +209,16 @@ impl ErrorCode {
             (Self::SessionExpired, Language::Ko) => "로그인이 만료되었습니다. 다시 로그인하세요.",
             (Self::SessionExpired, Language::En) => "Your login has expired. Please log in again.",
             (Self::ConsentRequired, Language::Ko) => {
-                "추가 동의가 필요합니다. 다시 로그인해 필요한 항목에 동의하세요."
+                "카카오에 추가 동의가 필요합니다. 프로필 카드에 나온 항목 추가 버튼을 누르고 브라우저에서 동의하세요."
             }
             (Self::ConsentRequired, Language::En) => {
-                "More consent is needed. Log in again and agree to the requested items."
+                "Kakao needs more consent. Press the button for the item on the profile card, then agree in the browser."
+            }
+            (Self::WrongAccount, Language::Ko) => {
+                "브라우저에서 다른 카카오계정으로 동의해 아무것도 바꾸지 않았습니다. 브라우저에 로그인된 카카오계정을 확인한 뒤 다시 시도하세요."
+            }
+            (Self::WrongAccount, Language::En) => {
+                "You agreed with a different Kakao account in the browser, so nothing was changed. Check which Kakao account the browser is signed in to, then try again."
             }
             (Self::KeychainUnavailable, Language::Ko) => {
                 "시스템 키체인을 사용할 수 없어 로그인 상태를 이 실행 동안만 유지합니다. 키체인(예: GNOME 키링)을 켜면 다음 실행에도 유지됩니다."

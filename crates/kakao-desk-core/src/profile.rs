@@ -109,6 +109,20 @@ pub enum ConsentItem {
 }
 
 impl ConsentItem {
+    /// Every item, in a stable order.
+    pub const ALL: [ConsentItem; 5] = [
+        Self::ProfileNickname,
+        Self::ProfileImage,
+        Self::AccountEmail,
+        Self::Birthday,
+        Self::Birthyear,
+    ];
+
+    /// The item of Kakao's scope id, if it is one of these.
+    pub fn from_scope(scope: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|item| item.scope() == scope)
+    }
+
     /// Kakao's scope id.
     pub fn scope(self) -> &'static str {
         match self {

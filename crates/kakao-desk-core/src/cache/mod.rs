@@ -38,12 +38,13 @@ pub use thumbnail::{MAX_THUMBNAIL_BYTES, Thumbnail, ThumbnailError};
 
 use crate::ErrorCode;
 use crate::birthday::{Birthday, Calendar};
-use crate::profile::{KakaoId, KakaoProfile, PublicProfile};
+use crate::profile::{ConsentItem, KakaoId, KakaoProfile, PublicProfile};
 
 /// The schema, one entry per version. Append only: never edit a shipped
 /// migration.
-const MIGRATION_LIST: &[M<'static>] = &[M::up(
-    r"
+const MIGRATION_LIST: &[M<'static>] = &[
+    M::up(
+        r"
 CREATE TABLE profile (
     kakao_id               INTEGER PRIMARY KEY NOT NULL,
     nickname               TEXT,
@@ -67,7 +68,19 @@ CREATE TABLE profile (
 ) STRICT;
 CREATE INDEX profile_by_last_login ON profile (last_login_at DESC);
 ",
-)];
+    ),
+    // v2: the consent items the user has not agreed to (Kakao scope ids,
+    // space-separated), so "add birthday" is offered after a restart too; and
+    // when `/v2/user/me` was last read (a login or a profile refresh), so a
+    // start-up refreshes a stale profile at most once.
+    M::up(
+        r"
+ALTER TABLE profile ADD COLUMN needs_agreement TEXT NOT NULL DEFAULT '';
+ALTER TABLE profile ADD COLUMN fetched_at INTEGER NOT NULL DEFAULT 0;
+UPDATE profile SET fetched_at = last_login_at;
+",
+    ),
+];
 
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_LIST);
 
@@ -125,7 +138,7 @@ impl From<rusqlite_migration::Error> for CacheError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CachedProfile {
-    /// The profile. `needs_agreement` is not cached and is always empty here.
+    /// The profile, with the consent items still needed as of its last read.
     pub profile: KakaoProfile,
     /// The thumbnail bytes, when they were fetched and accepted.
     pub thumbnail: Option<Thumbnail>,
@@ -133,6 +146,8 @@ pub struct CachedProfile {
     pub first_login_at: SystemTime,
     /// The latest login on this device.
     pub last_login_at: SystemTime,
+    /// When `/v2/user/me` was last read for it (a login or a refresh).
+    pub fetched_at: SystemTime,
 }
 
 impl CachedProfile {
@@ -217,8 +232,8 @@ INSERT INTO profile (
     kakao_id, nickname, is_default_nickname, thumbnail_url, thumbnail,
     thumbnail_content_type, profile_image_url, is_default_image, email,
     email_verified, birthday, birthday_calendar, birthday_leap_month,
-    first_login_at, last_login_at
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)
+    first_login_at, last_login_at, needs_agreement, fetched_at
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?14)
 ON CONFLICT (kakao_id) DO UPDATE SET
     nickname = excluded.nickname,
     is_default_nickname = excluded.is_default_nickname,
@@ -238,7 +253,9 @@ ON CONFLICT (kakao_id) DO UPDATE SET
     birthday = excluded.birthday,
     birthday_calendar = excluded.birthday_calendar,
     birthday_leap_month = excluded.birthday_leap_month,
-    last_login_at = excluded.last_login_at
+    last_login_at = excluded.last_login_at,
+    needs_agreement = excluded.needs_agreement,
+    fetched_at = excluded.fetched_at
 ",
             params![
                 profile.id.get(),
@@ -255,10 +272,75 @@ ON CONFLICT (kakao_id) DO UPDATE SET
                 birthday.map(|b| b.calendar().as_kakao_str()),
                 birthday.is_some_and(Birthday::is_leap_month),
                 unix_millis(now),
+                scope_list(profile),
             ],
         )?;
         self.get(profile.id)?
             .ok_or(CacheError::InvalidRow("the row just written is missing"))
+    }
+
+    /// Records a fresh read of an account's profile outside a login (the
+    /// refresh at start-up or by the user): every field as for a login, but
+    /// `last_login_at` stays. The thumbnail rule is
+    /// [`ProfileCache::upsert_login`]'s. `None` when the account has no row
+    /// (it was removed meanwhile): nothing is written.
+    ///
+    /// # Errors
+    /// A [`CacheError`] if SQLite fails.
+    pub fn update_profile(
+        &self,
+        profile: &KakaoProfile,
+        thumbnail: Option<&Thumbnail>,
+        now: SystemTime,
+    ) -> Result<Option<CachedProfile>, CacheError> {
+        let birthday = profile.birthday.as_ref();
+        let updated = self.conn.execute(
+            r"
+UPDATE profile SET
+    nickname = ?2,
+    is_default_nickname = ?3,
+    thumbnail = CASE
+        WHEN ?5 IS NOT NULL THEN ?5
+        WHEN ?4 IS thumbnail_url THEN thumbnail
+        ELSE NULL END,
+    thumbnail_content_type = CASE
+        WHEN ?5 IS NOT NULL THEN ?6
+        WHEN ?4 IS thumbnail_url THEN thumbnail_content_type
+        ELSE NULL END,
+    thumbnail_url = ?4,
+    profile_image_url = ?7,
+    is_default_image = ?8,
+    email = ?9,
+    email_verified = ?10,
+    birthday = ?11,
+    birthday_calendar = ?12,
+    birthday_leap_month = ?13,
+    needs_agreement = ?15,
+    fetched_at = ?14
+WHERE kakao_id = ?1
+",
+            params![
+                profile.id.get(),
+                profile.nickname,
+                profile.is_default_nickname,
+                profile.thumbnail_url.as_ref().map(Url::as_str),
+                thumbnail.map(Thumbnail::bytes),
+                thumbnail.map(Thumbnail::content_type),
+                profile.profile_image_url.as_ref().map(Url::as_str),
+                profile.is_default_image,
+                profile.email,
+                profile.email_verified,
+                birthday.map(Birthday::to_iso),
+                birthday.map(|b| b.calendar().as_kakao_str()),
+                birthday.is_some_and(Birthday::is_leap_month),
+                unix_millis(now),
+                scope_list(profile),
+            ],
+        )?;
+        if updated == 0 {
+            return Ok(None);
+        }
+        self.get(profile.id)
     }
 
     /// The cached account with this id.
@@ -314,7 +396,18 @@ ON CONFLICT (kakao_id) DO UPDATE SET
 
 const COLUMNS: &str = "kakao_id, nickname, is_default_nickname, thumbnail_url, thumbnail, \
      thumbnail_content_type, profile_image_url, is_default_image, email, email_verified, \
-     birthday, birthday_calendar, birthday_leap_month, first_login_at, last_login_at";
+     birthday, birthday_calendar, birthday_leap_month, first_login_at, last_login_at, \
+     needs_agreement, fetched_at";
+
+/// The consent items still needed, as stored: Kakao scope ids, space-separated.
+fn scope_list(profile: &KakaoProfile) -> String {
+    profile
+        .needs_agreement
+        .iter()
+        .map(|item| item.scope())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Reads one row. SQLite errors go out through the outer `Result`; rows that
 /// this version could not have written through the inner one.
@@ -329,6 +422,8 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<CachedProfile, CacheError>
     let leap_month: bool = row.get(12)?;
     let first: i64 = row.get(13)?;
     let last: i64 = row.get(14)?;
+    let needs_agreement: String = row.get(15)?;
+    let fetched: i64 = row.get(16)?;
 
     let mut profile = KakaoProfile::new(KakaoId::new(id));
     profile.nickname = row.get(1)?;
@@ -336,6 +431,12 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<CachedProfile, CacheError>
     profile.is_default_image = row.get(7)?;
     profile.email = row.get(8)?;
     profile.email_verified = row.get(9)?;
+    // An item this build does not know (a later version may ask for more)
+    // is left out, not allowed to hide the profile.
+    profile.needs_agreement = needs_agreement
+        .split_whitespace()
+        .filter_map(ConsentItem::from_scope)
+        .collect();
     let parsed = (|| {
         profile.thumbnail_url = thumbnail_url
             .map(|u| Url::parse(&u))
@@ -369,6 +470,7 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<CachedProfile, CacheError>
             thumbnail,
             first_login_at: from_unix_millis(first),
             last_login_at: from_unix_millis(last),
+            fetched_at: from_unix_millis(fetched),
         })
     })();
     Ok(parsed)
@@ -494,13 +596,13 @@ mod tests {
         p.email_verified = true;
         p.birthday = Some(Birthday::new(None, 2, 29, Calendar::Lunar, true).unwrap());
         p.needs_agreement.insert(ConsentItem::Birthyear);
+        p.needs_agreement.insert(ConsentItem::AccountEmail);
         let stored = cache.upsert_login(&p, None, at(5)).unwrap();
-        let mut expected = p.clone();
-        expected.needs_agreement.clear();
         assert_eq!(
-            stored.profile, expected,
-            "everything but the consent wish list is cached"
+            stored.profile, p,
+            "everything is cached, the consent items still needed too"
         );
+        assert_eq!(stored.fetched_at, at(5), "a login reads the profile");
         assert_eq!(
             stored.profile.birthday.unwrap().to_iso(),
             "0000-02-29",
@@ -680,6 +782,71 @@ mod tests {
             ErrorCode::Storage,
             "the UI shows the storage message"
         );
+    }
+
+    #[test]
+    fn a_refresh_updates_the_profile_but_not_the_last_login() {
+        let cache = ProfileCache::open_in_memory().unwrap();
+        let mut p = profile(42, "첫째");
+        p.needs_agreement.insert(ConsentItem::Birthday);
+        let png = Thumbnail::new("image/png", PNG.to_vec()).unwrap();
+        cache.upsert_login(&p, Some(&png), at(1_000)).unwrap();
+
+        p.needs_agreement.clear();
+        p.birthday = Some(Birthday::new(Some(1992), 7, 4, Calendar::Solar, false).unwrap());
+        let refreshed = cache
+            .update_profile(&p, None, at(5_000))
+            .unwrap()
+            .expect("the row exists");
+        assert_eq!(refreshed.profile, p, "the new read replaces the old");
+        assert_eq!(refreshed.fetched_at, at(5_000));
+        assert_eq!(
+            refreshed.last_login_at,
+            at(1_000),
+            "a refresh is not a login"
+        );
+        assert_eq!(refreshed.first_login_at, at(1_000));
+        assert_eq!(refreshed.thumbnail, Some(png), "the same picture is kept");
+
+        assert!(
+            cache
+                .update_profile(&profile(43, "없음"), None, at(6_000))
+                .unwrap()
+                .is_none(),
+            "a refresh never creates an account"
+        );
+        assert!(cache.get(KakaoId::new(43)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_version_1_file_is_migrated_with_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profile.db");
+        {
+            // The file as version 1 of the app wrote it.
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::from_slice(&MIGRATION_LIST[..1])
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute(
+                "INSERT INTO profile (kakao_id, nickname, first_login_at, last_login_at) \
+                 VALUES (7, '옛날', 1000, 2000)",
+                [],
+            )
+            .unwrap();
+        }
+        let cache = ProfileCache::open(&path).unwrap();
+        let row = cache
+            .get(KakaoId::new(7))
+            .unwrap()
+            .expect("the row survives");
+        assert_eq!(row.profile.nickname.as_deref(), Some("옛날"));
+        assert_eq!(row.last_login_at, UNIX_EPOCH + Duration::from_millis(2000));
+        assert_eq!(
+            row.fetched_at, row.last_login_at,
+            "an old row was last read at its last login"
+        );
+        assert!(row.profile.needs_agreement.is_empty());
     }
 
     #[test]

@@ -119,6 +119,7 @@ mod intake {
             started_at: at(0),
             deadline: at(600),
             expects_id_token: false,
+            for_account: None,
         })
     }
 

@@ -102,6 +102,19 @@ impl KakaoError {
         matches!(self, Self::Api { code: -401, .. })
     }
 
+    /// For kapi's -402: the scopes Kakao wants consent for (possibly none,
+    /// when the body names none).
+    pub fn required_scopes(&self) -> Option<&[String]> {
+        match self {
+            Self::Api {
+                code: -402,
+                required_scopes,
+                ..
+            } => Some(required_scopes),
+            _ => None,
+        }
+    }
+
     /// True for faults worth one retry with jitter (`docs/kakao-api.md` §8):
     /// network errors, timeouts, -1, -7, -603, -9798, KOE003, 5xx, and bodies
     /// cut short.

@@ -64,6 +64,13 @@ pub enum LoginError {
     /// No login attempt is waiting (nothing to open again).
     #[error("no login is waiting")]
     NoAttempt,
+    /// Additional consent came back for an account other than the signed-in
+    /// one (the browser was signed in to it).
+    #[error("consent was given by another Kakao account")]
+    OtherAccount,
+    /// The UI asked for a consent offer the card does not make.
+    #[error("no such consent offer")]
+    NoSuchOffer,
 }
 
 impl LoginError {
@@ -78,7 +85,10 @@ impl LoginError {
             Self::Cache(e) => e.code(),
             Self::Loopback(e) => e.code(),
             Self::Random(e) => e.code(),
-            Self::Browser(_) | Self::UserMismatch | Self::NoRefreshToken => ErrorCode::Internal,
+            Self::Browser(_) | Self::UserMismatch | Self::NoRefreshToken | Self::NoSuchOffer => {
+                ErrorCode::Internal
+            }
+            Self::OtherAccount => ErrorCode::WrongAccount,
             Self::NotSignedIn => ErrorCode::SessionExpired,
             Self::Withdrawn => ErrorCode::LoginCancelled,
             Self::TimedOut | Self::NoAttempt => ErrorCode::LoginTimeout,

@@ -44,6 +44,18 @@ pub(super) struct LiveSession {
     refresh_gate: tokio::sync::Mutex<()>,
     /// Kakao could not be reached the last time the session was checked.
     offline: AtomicBool,
+    /// Consent the signed-in user still owes: the `required_scopes` of the
+    /// last -402, and the offer they declined last (for the card).
+    consent: std::sync::Mutex<ConsentState>,
+}
+
+/// What the card says about additional consent.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ConsentState {
+    /// The scopes the last -402 named.
+    pub(super) required: Vec<String>,
+    /// The offer the user declined on Kakao's page last.
+    pub(super) declined: Option<String>,
 }
 
 impl LiveSession {
@@ -57,6 +69,7 @@ impl LiveSession {
             state: RwLock::new(None),
             refresh_gate: tokio::sync::Mutex::new(()),
             offline: AtomicBool::new(false),
+            consent: std::sync::Mutex::default(),
         }
     }
 
@@ -118,6 +131,29 @@ impl LiveSession {
         Ok(record)
     }
 
+    fn consent_state(&self) -> std::sync::MutexGuard<'_, ConsentState> {
+        self.consent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The consent state the card shows.
+    pub(super) fn consent(&self) -> ConsentState {
+        self.consent_state().clone()
+    }
+
+    /// Notes that the user declined `offer` on Kakao's page (or clears it).
+    pub(super) fn note_declined(&self, offer: Option<String>) {
+        self.consent_state().declined = offer;
+    }
+
+    /// Replaces the shown profile (a refresh outside a login).
+    pub(super) fn set_profile(&self, profile: CachedProfile) {
+        if let Some(live) = self.write().as_mut()
+            && live.record.kakao_id == profile.profile.id
+        {
+            live.profile = Some(profile);
+        }
+    }
+
     /// Makes `record` the live session, shown with `profile`.
     pub(super) fn install(&self, record: SessionRecord, profile: Option<CachedProfile>) {
         let mut state = self.write();
@@ -128,6 +164,7 @@ impl LiveSession {
             profile,
         });
         self.offline.store(false, Ordering::Relaxed);
+        *self.consent_state() = ConsentState::default();
     }
 
     /// Ends the session: memory first, then the vault.
@@ -137,6 +174,7 @@ impl LiveSession {
     pub(super) fn clear(&self) -> Result<(), VaultError> {
         *self.write() = None;
         self.offline.store(false, Ordering::Relaxed);
+        *self.consent_state() = ConsentState::default();
         self.vault.clear()
     }
 
@@ -204,15 +242,23 @@ impl LiveSession {
     {
         self.refresh_if_needed(kakao, clock).await?;
         let (generation, token) = self.current_token()?;
-        match kakao.retry_once(what, || op(token.clone())).await {
+        let result = match kakao.retry_once(what, || op(token.clone())).await {
             Err(error) if error.is_invalid_token() => {
                 tracing::info!(what, "access token refused (-401); refreshing once");
                 self.refresh_after(generation, kakao, clock).await?;
                 let (_, token) = self.current_token()?;
-                Ok(kakao.retry_once(what, || op(token.clone())).await?)
+                kakao.retry_once(what, || op(token.clone())).await
             }
-            other => Ok(other?),
+            other => other,
+        };
+        if let Err(error) = &result
+            && let Some(scopes) = error.required_scopes()
+        {
+            // -402: the card offers to ask for exactly these.
+            tracing::info!(what, scopes = ?scopes, "Kakao wants more consent (-402)");
+            self.consent_state().required = scopes.to_vec();
         }
+        Ok(result?)
     }
 
     fn current_token(&self) -> Result<(u64, AccessToken), LoginError> {

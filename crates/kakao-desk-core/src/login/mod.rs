@@ -23,6 +23,7 @@
 //! session after it is `login/live.rs`'s.
 
 mod attempt;
+mod consent;
 mod error;
 mod live;
 
@@ -30,6 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 pub use attempt::{AttemptView, FirstPaint, LoginAttempt};
+pub use consent::{ConsentOffer, offers};
 pub use error::{LoginError, OpenError};
 
 use crate::authorize::{LoginOptions, begin};
@@ -114,6 +116,10 @@ pub enum LoginSnapshot {
         last_login_at: Option<SystemTime>,
         /// Kakao could not be reached the last time the session was checked.
         offline: bool,
+        /// What the card offers to ask for (additional consent).
+        consent_offers: Vec<ConsentOffer>,
+        /// The offer the user declined on Kakao's page last.
+        consent_declined: Option<String>,
     },
 }
 
@@ -129,6 +135,8 @@ pub struct KakaoLogin {
     /// kept in memory only.
     memory_only: Option<ErrorCode>,
     attempts: Attempts,
+    /// The additional-consent attempt in progress: its id and offer.
+    consent_attempt: Mutex<Option<(u64, String)>>,
     live: LiveSession,
 }
 
@@ -182,6 +190,7 @@ impl KakaoLogin {
             browser: parts.browser,
             memory_only,
             attempts: Attempts::new(),
+            consent_attempt: Mutex::new(None),
             live: LiveSession::new(parts.app_id, parts.session_lifetime, vault),
         })
     }
@@ -278,6 +287,22 @@ impl KakaoLogin {
             Err(error) => Err(error),
         };
         self.attempts.finish(id);
+        let consent = {
+            let mut current = lock(&self.consent_attempt);
+            match &*current {
+                Some((attempt_id, _)) if *attempt_id == id => {
+                    current.take().map(|(_, offer)| offer)
+                }
+                _ => None,
+            }
+        };
+        if let (Some(offer), Err(error)) = (consent, &result)
+            && error.code() == ErrorCode::LoginCancelled
+            && !error.is_withdrawn()
+        {
+            tracing::info!(offer, "additional consent declined; nothing changed");
+            self.live.note_declined(Some(offer));
+        }
         match &result {
             Ok(_) => tracing::info!("login complete"),
             Err(error) if error.is_withdrawn() => {}
@@ -343,6 +368,16 @@ impl KakaoLogin {
         if claimed_id.is_some_and(|id| id != profile.id) {
             return Err(LoginError::UserMismatch);
         }
+        if pending.for_account.is_some_and(|id| id != profile.id) {
+            // Consent asked for the signed-in user, given by another account
+            // the browser is signed in to: its new tokens are revoked, and
+            // the session stays as it was.
+            tracing::warn!("additional consent came back for another account; refused");
+            if let Err(error) = self.kakao.logout(&tokens.access_token).await {
+                tracing::warn!(kakao_code = %error.kakao_code(), "could not revoke the other account's tokens");
+            }
+            return Err(LoginError::OtherAccount);
+        }
         let mut cached = lock(&self.cache).upsert_login(&profile, None, now)?;
         if let Some(thumbnail) = self.fetch_thumbnail(&profile).await {
             cached = lock(&self.cache).upsert_login(&profile, Some(&thumbnail), now)?;
@@ -370,6 +405,112 @@ impl KakaoLogin {
                 None
             }
         }
+    }
+
+    /// The "add …" actions the profile card offers now.
+    pub fn consent_offers(&self) -> Vec<ConsentOffer> {
+        match self.snapshot() {
+            LoginSnapshot::SignedIn { consent_offers, .. } => consent_offers,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Starts additional consent for the offer named `offer_id`
+    /// ([`KakaoLogin::consent_offers`]): a login for the signed-in account
+    /// that asks for just its scopes, through the same path as every login
+    /// (PKCE, `state`, `nonce`, the configured redirect mode). The session
+    /// stays while it runs; agreeing updates the cached profile and the
+    /// session's tokens, declining changes nothing (the card says so).
+    ///
+    /// # Errors
+    /// `session_expired` when not signed in; `internal` for an offer not on
+    /// the card; [`KakaoLogin::begin_login`]'s errors.
+    pub async fn begin_consent(&self, offer_id: &str) -> Result<LoginAttempt, LoginError> {
+        let account = self.live.kakao_id().ok_or(LoginError::NotSignedIn)?;
+        let offer = self
+            .consent_offers()
+            .into_iter()
+            .find(|o| o.id == offer_id)
+            .ok_or(LoginError::NoSuchOffer)?;
+        self.live.note_declined(None);
+        let options = LoginOptions {
+            scopes: offer.scopes,
+            for_account: Some(account),
+            ..LoginOptions::default()
+        };
+        let attempt = self.begin_login(&options).await?;
+        *lock(&self.consent_attempt) = Some((attempt.id(), offer.id));
+        Ok(attempt)
+    }
+
+    /// Reads the signed-in user's profile again (`/v2/user/me`, refreshing
+    /// the access token only on -401 as every call does) and updates the
+    /// cache and the card; `last_login_at` stays. No token is issued
+    /// otherwise. Kakao being unreachable sets the offline badge.
+    ///
+    /// # Errors
+    /// `session_expired` when not signed in; Kakao's errors
+    /// (`consent_required` after a -402, whose scopes the card then offers);
+    /// `storage`.
+    pub async fn refresh_profile(&self) -> Result<PublicProfile, LoginError> {
+        let id = self.live.kakao_id().ok_or(LoginError::NotSignedIn)?;
+        let result = self
+            .live
+            .with_token("user_me", &self.kakao, &*self.clock, |token| async move {
+                self.kakao.user_me(&token).await
+            })
+            .await;
+        let me = match result {
+            Ok(me) => me,
+            Err(error) => {
+                if error.is_unreachable() {
+                    self.live.note_check(true);
+                }
+                return Err(error);
+            }
+        };
+        self.live.note_check(false);
+        let (profile, _warnings) = KakaoProfile::from_user_me(&me);
+        if profile.id != id {
+            return Err(LoginError::UserMismatch);
+        }
+        let cached_picture = self
+            .live
+            .profile()
+            .filter(|c| c.thumbnail.is_some() && c.profile.thumbnail_url == profile.thumbnail_url);
+        let thumbnail = match cached_picture {
+            Some(_) => None,
+            None => self.fetch_thumbnail(&profile).await,
+        };
+        let now = self.clock.now();
+        let cached = lock(&self.cache)
+            .update_profile(&profile, thumbnail.as_ref(), now)?
+            .ok_or(LoginError::NotSignedIn)?;
+        let public = cached.to_public();
+        self.live.set_profile(cached);
+        tracing::info!("profile refreshed");
+        Ok(public)
+    }
+
+    /// [`KakaoLogin::refresh_profile`] when the cached profile was last read
+    /// more than `max_age` ago; the shell calls it once per start. Returns
+    /// whether it read the profile.
+    ///
+    /// # Errors
+    /// As [`KakaoLogin::refresh_profile`].
+    pub async fn refresh_stale_profile(&self, max_age: Duration) -> Result<bool, LoginError> {
+        let Some(cached) = self.live.profile() else {
+            return Ok(false);
+        };
+        let age = self
+            .clock
+            .now()
+            .duration_since(cached.fetched_at)
+            .unwrap_or_default();
+        if age < max_age {
+            return Ok(false);
+        }
+        self.refresh_profile().await.map(|_| true)
     }
 
     /// Restores the session from the vault at start-up, without the network:
@@ -418,10 +559,17 @@ impl KakaoLogin {
         }
         if self.live.is_signed_in() {
             let cached = self.live.profile();
+            let consent = self.live.consent();
             return LoginSnapshot::SignedIn {
                 last_login_at: cached.as_ref().map(|c| c.last_login_at),
                 profile: cached.as_ref().map(CachedProfile::to_public),
                 offline: self.live.is_offline(),
+                consent_offers: offers(
+                    cached.as_ref().map(|c| &c.profile),
+                    &self.config.scopes,
+                    &consent.required,
+                ),
+                consent_declined: consent.declined,
             };
         }
         let continue_as = match self.most_recent_profile() {

@@ -96,11 +96,9 @@ fn every_fixture_user_normalises_caches_and_publishes_as_expected() {
 
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000 + i as u64);
         let stored = cache.upsert_login(&profile, None, now).expect("cached");
-        let mut without_consent_list = profile.clone();
-        without_consent_list.needs_agreement.clear();
         assert_eq!(
-            stored.profile, without_consent_list,
-            "{who}: the cache round-trips the profile"
+            stored.profile, profile,
+            "{who}: the cache round-trips the profile, consent still needed included"
         );
 
         let public = serde_json::to_value(stored.to_public()).expect("public view serializes");

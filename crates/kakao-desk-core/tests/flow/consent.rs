@@ -1,0 +1,287 @@
+//! Additional consent, a -402, and a fresh profile: through the same login
+//! path, keeping the session, and without tokens the user did not need.
+
+use std::time::Duration;
+
+use kakao_desk_core::login::LoginSnapshot;
+use kakao_desk_core::{ErrorCode, login::ConsentOffer};
+use kakao_emulator::{Fault, FaultMode, fixture_ids};
+
+use crate::rig::*;
+
+const NO_BIRTHDAY: i64 = fixture_ids::BIRTHDAY_NOT_CONSENTED;
+
+/// A rig whose auto-consent user has not agreed to the birthday.
+async fn rig_without_birthday() -> TestResult<Rig> {
+    let mut setup = Setup::default();
+    setup.emulator.auto_consent = Some(NO_BIRTHDAY);
+    Rig::with(setup).await
+}
+
+fn card(rig: &Rig) -> TestResult<(Vec<ConsentOffer>, Option<String>)> {
+    match rig.login.snapshot() {
+        LoginSnapshot::SignedIn {
+            consent_offers,
+            consent_declined,
+            ..
+        } => Ok((consent_offers, consent_declined)),
+        other => Err(format!("signed in expected: {other:?}").into()),
+    }
+}
+
+#[tokio::test]
+async fn adding_the_birthday_asks_for_just_it_and_keeps_the_session() -> TestResult {
+    let rig = rig_without_birthday().await?;
+    let first = rig.log_in().await?;
+    assert_eq!(first.birthday, None);
+    let (offered, _) = card(&rig)?;
+    assert_eq!(
+        offered,
+        vec![ConsentOffer {
+            id: "birthday".into(),
+            scopes: vec!["birthday".into(), "birthyear".into()],
+        }],
+        "the card offers the birthday, with its year"
+    );
+
+    let attempt = rig.login.begin_consent("birthday").await?;
+    let url = rig.browser.last().ok_or("the browser was opened")?;
+    let scope = query(url.as_str(), "scope").ok_or("a scope")?;
+    assert_eq!(
+        scope, "openid,birthday,birthyear",
+        "just the items, openid kept"
+    );
+    for secure in ["code_challenge", "state", "nonce"] {
+        assert!(
+            query(url.as_str(), secure).is_some(),
+            "{secure}: the same secure path"
+        );
+    }
+    assert!(
+        rig.login.is_signed_in(),
+        "signed in while the browser is open"
+    );
+
+    let location = rig.authorize(&url).await?;
+    let profile = rig.finish(attempt, &bridge_link(&location)).await??;
+    let birthday = profile.birthday.ok_or("the birthday is there now")?;
+    assert_eq!(birthday.date, "1992-07-04");
+    assert_eq!(profile.kakao_id, first.kakao_id, "the same account");
+    let (offered, declined) = card(&rig)?;
+    assert!(offered.is_empty(), "nothing left to add: {offered:?}");
+    assert_eq!(declined, None);
+    // The cache has it, so a restart shows it offline.
+    let restarted = rig.open_login()?;
+    let restored = restarted.restore_session().await?.ok_or("restored")?;
+    assert_eq!(
+        restored.birthday.map(|b| b.date).as_deref(),
+        Some("1992-07-04")
+    );
+    assert_eq!(
+        rig.grants("authorization_code").len(),
+        2,
+        "one code per consent"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn declining_keeps_everything_and_the_card_says_so() -> TestResult {
+    let rig = rig_without_birthday().await?;
+    rig.log_in().await?;
+    let before = rig.stored_record()?.ok_or("a session")?;
+    let attempt = rig.login.begin_consent("birthday").await?;
+    let url = rig.browser.last().ok_or("opened")?;
+    let state = query(url.as_str(), "state").ok_or("state")?;
+    // The user presses "cancel" on Kakao's page.
+    let outcome = rig
+        .finish(
+            attempt,
+            &link_for(
+                &state,
+                "error=access_denied&error_description=User%20denied%20access",
+            ),
+        )
+        .await?;
+    assert_eq!(
+        outcome.err().map(|e| e.code()),
+        Some(ErrorCode::LoginCancelled)
+    );
+    assert!(rig.login.is_signed_in(), "still signed in");
+    let (offered, declined) = card(&rig)?;
+    assert_eq!(
+        declined.as_deref(),
+        Some("birthday"),
+        "the card says it was declined"
+    );
+    assert_eq!(offered.len(), 1, "and still offers it");
+    let after = rig.stored_record()?.ok_or("the session is kept")?;
+    assert_eq!(
+        after.session_jwt.secret(),
+        before.session_jwt.secret(),
+        "the vault is untouched"
+    );
+    assert_eq!(
+        rig.grants("authorization_code").len(),
+        1,
+        "no code was exchanged"
+    );
+
+    // Asking again clears the note.
+    let _again = rig.login.begin_consent("birthday").await?;
+    rig.login.cancel_login();
+    assert_eq!(card(&rig)?.1, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn only_offers_on_the_card_can_be_asked_for() -> TestResult {
+    let rig = rig_without_birthday().await?;
+    let before_login = rig.login.begin_consent("birthday").await;
+    assert_eq!(
+        before_login.err().map(|e| e.code()),
+        Some(ErrorCode::SessionExpired)
+    );
+    rig.log_in().await?;
+    let opened = rig.browser.opened();
+    let foreign = rig.login.begin_consent("phone_number").await;
+    assert_eq!(foreign.err().map(|e| e.code()), Some(ErrorCode::Internal));
+    assert_eq!(
+        rig.browser.opened(),
+        opened,
+        "no browser for an offer not made"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn consent_given_by_another_account_is_refused_and_its_tokens_revoked() -> TestResult {
+    let rig = rig_without_birthday().await?;
+    let me = rig.log_in().await?;
+    let attempt = rig.login.begin_consent("birthday").await?;
+    // The browser is signed in to another Kakao account meanwhile.
+    rig.emulator
+        .set_auto_consent(Some(fixture_ids::NINETEEN_DIGIT_ID))?;
+    let url = rig.browser.last().ok_or("opened")?;
+    let location = rig.authorize(&url).await?;
+    let outcome = rig.finish(attempt, &bridge_link(&location)).await?;
+    assert_eq!(
+        outcome.err().map(|e| e.code()),
+        Some(ErrorCode::WrongAccount)
+    );
+    assert_eq!(
+        rig.login.current_profile().map(|c| c.profile.id),
+        Some(me.kakao_id),
+        "the signed-in account stays"
+    );
+    assert_eq!(
+        rig.requests("/v1/user/logout").len(),
+        1,
+        "the other account's fresh tokens are revoked"
+    );
+    assert_eq!(card(&rig)?.0.len(), 1, "the birthday is still offered");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_402_offers_the_scopes_it_names() -> TestResult {
+    let rig = Rig::new().await?;
+    rig.log_in().await?;
+    assert!(
+        card(&rig)?.0.is_empty(),
+        "this account has agreed to everything"
+    );
+    rig.emulator
+        .faults()
+        .inject("/v2/user/me", Fault::InsufficientScope, FaultMode::Once);
+    let refused = rig.login.refresh_profile().await;
+    assert_eq!(
+        refused.err().map(|e| e.code()),
+        Some(ErrorCode::ConsentRequired)
+    );
+    let (offered, _) = card(&rig)?;
+    assert_eq!(
+        offered,
+        vec![ConsentOffer {
+            id: "account_email".into(),
+            scopes: vec!["account_email".into()],
+        }],
+        "the card offers what the -402 named"
+    );
+    assert!(rig.login.is_signed_in(), "a -402 is no reason to sign out");
+
+    let attempt = rig.login.begin_consent("account_email").await?;
+    let url = rig.browser.last().ok_or("opened")?;
+    assert_eq!(
+        query(url.as_str(), "scope").as_deref(),
+        Some("openid,account_email")
+    );
+    let location = rig.authorize(&url).await?;
+    rig.finish(attempt, &bridge_link(&location)).await??;
+    assert!(card(&rig)?.0.is_empty(), "agreed: nothing owed any more");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stale_profile_is_read_again_without_a_new_token() -> TestResult {
+    let rig = Rig::new().await?;
+    rig.log_in().await?;
+    let logged_in = rig.login.current_profile().ok_or("a profile")?;
+    let max_age = Duration::from_secs(24 * 3600);
+    assert!(
+        !rig.login.refresh_stale_profile(max_age).await?,
+        "fresh: not read"
+    );
+    assert_eq!(
+        rig.requests("/v2/user/me").len(),
+        1,
+        "only the login's read"
+    );
+
+    rig.advance(Duration::from_secs(3600));
+    assert!(
+        rig.login
+            .refresh_stale_profile(Duration::from_secs(1800))
+            .await?,
+        "stale: read"
+    );
+    assert_eq!(rig.requests("/v2/user/me").len(), 2);
+    assert_eq!(
+        rig.requests("/oauth/token").len(),
+        1,
+        "no token beyond the login's"
+    );
+    let refreshed = rig.login.current_profile().ok_or("a profile")?;
+    assert_eq!(
+        refreshed.last_login_at, logged_in.last_login_at,
+        "a read is not a login"
+    );
+    assert!(refreshed.fetched_at > logged_in.fetched_at);
+    assert!(
+        !rig.login
+            .refresh_stale_profile(Duration::from_secs(1800))
+            .await?,
+        "just read: not again"
+    );
+
+    // Offline: the badge, not an error the user must dismiss.
+    rig.emulator
+        .faults()
+        .inject("/v2/user/me", Fault::ServerError, FaultMode::Always);
+    let down = rig.login.refresh_profile().await;
+    assert!(down.is_err());
+    assert!(matches!(
+        rig.login.snapshot(),
+        LoginSnapshot::SignedIn { offline: true, .. }
+    ));
+    rig.emulator.faults().clear_all();
+    rig.login.refresh_profile().await?;
+    assert!(
+        matches!(
+            rig.login.snapshot(),
+            LoginSnapshot::SignedIn { offline: false, .. }
+        ),
+        "Kakao answering again clears the badge"
+    );
+    Ok(())
+}
