@@ -10,6 +10,7 @@
 
   const state = {
     language: "ko",
+    consenting: null, // the offer of an additional consent in progress
     errorMessages: {},
     session: null, // until Rust sends the first view
     lastError: null, // { code, message }
@@ -133,13 +134,50 @@
       const badge = $("offline-badge");
       badge.hidden = !session.offline;
       badge.title = t("profile.offlineHint");
+      $("retry-connection").hidden = !session.offline;
+      renderConsent(session);
       if (nickname) benchMark("profile-rendered");
     }
     if (session.state !== "waiting") resetTrouble();
-    for (const id of ["login", "reopen", "cancel", "logout", "unlink", "check-setup"]) {
+    for (const id of ["login", "reopen", "cancel", "logout", "unlink", "check-setup", "refresh-profile", "retry-connection"]) {
       $(id).disabled = state.busy;
     }
     markScreenRendered();
+  }
+
+  // The card's additional-consent actions: one button per offer Rust makes
+  // (an item the user has not agreed to, or what a -402 named), and the note
+  // after a decline.
+  const KNOWN_OFFERS = ["birthday", "account_email", "profile"];
+
+  function renderConsent(session) {
+    const box = $("consent-offers");
+    for (const old of box.querySelectorAll("button")) old.remove();
+    const offers = session.consentOffers || [];
+    for (const offer of offers) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary add-consent";
+      button.dataset.testid = "add-consent";
+      button.dataset.scope = offer.id;
+      button.textContent = KNOWN_OFFERS.includes(offer.id)
+        ? t(`consent.add.${offer.id}`)
+        : t("consent.add.other", { scope: offer.id });
+      button.disabled = state.busy;
+      button.addEventListener("click", () => {
+        clearError();
+        state.consenting = offer.id;
+        run("add_consent", { offer: offer.id });
+      });
+      box.append(button);
+    }
+    box.hidden = offers.length === 0;
+    const declined = $("consent-declined");
+    const item = session.consentDeclined;
+    declined.hidden = !item;
+    declined.textContent = item
+      ? t("consent.declined", { item: t(`consent.item.${KNOWN_OFFERS.includes(item) ? item : "other"}`) })
+      : "";
   }
 
   // Timing marks for the benchmark, once each per page load, as soon as the
@@ -268,11 +306,13 @@
     $("status").textContent = "";
   }
 
-  // A status naming a user keeps the nickname, so a switch of language
-  // also switches the placeholder for a user who shared none.
+  // A status naming a user keeps the nickname (and one naming an item keeps
+  // its string key), so a switch of language rewords them too.
   function showStatus(key, vars) {
     state.status = { key, vars };
-    const named = vars && "nickname" in vars ? { ...vars, name: displayName(vars.nickname) } : vars;
+    const named = { ...vars };
+    if (vars && "nickname" in vars) named.name = displayName(vars.nickname);
+    if (vars && "itemKey" in vars) named.item = t(vars.itemKey);
     $("status").textContent = t(key, named);
   }
 
@@ -281,6 +321,14 @@
   // such as "logged out", is set by the action).
   function statusFor(previous, session) {
     if (session.state === "signed_in" && previous === "waiting") {
+      // Back from additional consent: the card says what happened.
+      const consenting = state.consenting;
+      state.consenting = null;
+      if (consenting) {
+        if (session.consentDeclined) return null;
+        const item = KNOWN_OFFERS.includes(consenting) ? consenting : "other";
+        return ["status.consentAdded", { itemKey: `consent.item.${item}` }];
+      }
       return ["status.signedIn", { nickname: (session.profile && session.profile.nickname) || "" }];
     }
     if (session.state === "waiting" && previous !== "waiting") return ["status.waiting"];
@@ -328,6 +376,9 @@
     run("cancel_login", {}, () => showStatus("status.cancelled")));
   $("logout").addEventListener("click", () =>
     run("logout", {}, () => showStatus("status.signedOut")));
+  $("refresh-profile").addEventListener("click", () =>
+    run("refresh_profile", {}, () => showStatus("status.refreshed")));
+  $("retry-connection").addEventListener("click", () => run("retry_connection"));
   $("unlink").addEventListener("click", () => $("unlink-dialog").showModal());
   $("unlink-dialog").addEventListener("close", () => {
     if ($("unlink-dialog").returnValue === "confirm") {
@@ -356,6 +407,9 @@
         applySession(event.session);
         break;
       case "error":
+        // A declined additional consent is said on the card, not as an
+        // error that tells the user to log in.
+        if (event.code === "login_cancelled" && state.consenting) break;
         showError(event.code, event.message, event.port);
         break;
       default:

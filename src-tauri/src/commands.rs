@@ -94,6 +94,34 @@ pub async fn begin_login(handle: State<'_, LoginHandle>) -> Result<(), IpcError>
     Ok(())
 }
 
+/// Starts additional consent for one of the profile card's offers: Kakao's
+/// page for just those items in the system browser; the session stays.
+#[tauri::command]
+pub async fn add_consent(handle: State<'_, LoginHandle>, offer: String) -> Result<(), IpcError> {
+    let login = handle.login()?;
+    let begun = login.begin_consent(&offer).await;
+    handle.publish();
+    handle.follow(login, begun.map_err(|e| handle.login_error(&e))?);
+    Ok(())
+}
+
+/// Reads the signed-in profile from Kakao again (no new login, no new token
+/// unless the access token must be refreshed).
+#[tauri::command]
+pub async fn refresh_profile(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
+    let result = handle.login()?.refresh_profile().await;
+    handle.publish();
+    result.map(drop).map_err(|e| handle.login_error(&e))
+}
+
+/// Asks Kakao again after it could not be reached (the offline badge's
+/// action); the badge clears when Kakao answers.
+#[tauri::command]
+pub async fn retry_connection(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
+    handle.recheck().await;
+    Ok(())
+}
+
 /// Opens the waiting login's page in the browser again.
 #[tauri::command]
 pub fn reopen_browser(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
@@ -200,7 +228,7 @@ mod tests {
     #[test]
     fn the_page_is_granted_the_apps_own_commands_and_nothing_else() {
         let allowed = app_permissions();
-        assert_eq!(allowed.len(), 9, "one permission per command: {allowed:?}");
+        assert_eq!(allowed.len(), 12, "one permission per command: {allowed:?}");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities");
         let mut capabilities = 0;
         for entry in std::fs::read_dir(&dir).expect("capabilities") {

@@ -87,6 +87,8 @@ struct Inner {
     app: AppHandle,
     scheme: String,
     core: Mutex<Core>,
+    /// A backoff loop re-checking an unreachable Kakao is running.
+    rechecking: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for LoginHandle {
@@ -105,6 +107,7 @@ impl LoginHandle {
             app,
             scheme,
             core: Mutex::new(Core::Opening(EarlyLinks::default())),
+            rechecking: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -245,10 +248,74 @@ impl LoginHandle {
         });
     }
 
+    /// Asks Kakao about the session again — the offline badge's retry, a
+    /// focus of the window while offline, the backoff — and, once Kakao
+    /// answers, reads a stale profile ([`PROFILE_MAX_AGE`]). The badge clears
+    /// when Kakao answers; while it does not, the backoff keeps asking.
+    /// Nothing to ask in demo mode (the emulator starts fresh every run).
+    pub async fn recheck(&self) {
+        let Ok(login) = self.login() else {
+            return;
+        };
+        if self.is_demo() || !login.is_signed_in() {
+            return;
+        }
+        if let Err(error) = login.verify_session().await {
+            self.report_login(&error);
+        }
+        if !is_offline(&login) {
+            match login.refresh_stale_profile(PROFILE_MAX_AGE).await {
+                Err(error) if !error.is_unreachable() => self.report_login(&error),
+                _ => {}
+            }
+        }
+        self.publish();
+        if is_offline(&login) {
+            self.keep_rechecking();
+        }
+    }
+
+    /// Re-checks an unreachable Kakao with backoff until it answers or the
+    /// user signs out ([`KakaoLogin::recheck_while_offline`]); one loop at a
+    /// time.
+    pub fn keep_rechecking(&self) {
+        use std::sync::atomic::Ordering;
+        let Ok(login) = self.login() else {
+            return;
+        };
+        if self.0.rechecking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let handle = self.clone();
+        tauri::async_runtime::spawn(async move {
+            if login.recheck_while_offline(PROFILE_MAX_AGE).await {
+                handle.publish();
+            }
+            handle.0.rechecking.store(false, Ordering::Release);
+        });
+    }
+
+    /// True while the offline badge shows (Kakao could not be reached).
+    pub fn is_offline(&self) -> bool {
+        self.login().is_ok_and(|login| is_offline(&login))
+    }
+
     /// True when the app runs against the bundled emulator.
     pub fn is_demo(&self) -> bool {
         matches!(&*self.core(), Core::Open(opened) if opened.demo)
     }
+}
+
+/// A signed-in profile older than this is read again at start-up (once) or
+/// when Kakao is reachable again.
+pub const PROFILE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// True when the signed-in session's last check could not reach Kakao.
+fn is_offline(login: &KakaoLogin) -> bool {
+    matches!(
+        login.snapshot(),
+        kakao_desk_core::login::LoginSnapshot::SignedIn { offline: true, .. }
+    )
 }
 
 fn session(view: crate::ipc::SessionView) -> AppEvent {

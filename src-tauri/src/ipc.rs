@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use kakao_desk_core::login::LoginError;
+use kakao_desk_core::login::{ConsentOffer, LoginError};
 use kakao_desk_core::profile::PublicProfile;
 use kakao_desk_core::{ErrorCode, Language};
 use serde::Serialize;
@@ -93,6 +93,10 @@ pub struct SessionView {
     /// Running against the bundled emulator (demo mode): the UI shows a
     /// banner.
     pub demo: bool,
+    /// The profile card's "add …" actions (additional consent).
+    pub consent_offers: Vec<ConsentOffer>,
+    /// The offer the user declined on Kakao's page last.
+    pub consent_declined: Option<String>,
 }
 
 impl SessionView {
@@ -106,6 +110,8 @@ impl SessionView {
             continue_as: None,
             login: None,
             demo: false,
+            consent_offers: Vec::new(),
+            consent_declined: None,
         }
     }
 }
@@ -173,7 +179,8 @@ mod tests {
             json,
             serde_json::json!({"type": "session", "session": {
                 "state": "signed_out", "profile": null, "lastLoginAt": null, "offline": false,
-                "continueAs": null, "login": null, "demo": false
+                "continueAs": null, "login": null, "demo": false,
+                "consentOffers": [], "consentDeclined": null
             }}),
             "the UI reads these exact names"
         );

@@ -131,6 +131,17 @@ pub fn run() {
             }
             Ok(())
         })
+        // Back at the window while Kakao was unreachable: ask again now.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Focused(true) = event
+                && let Some(handle) = window.try_state::<LoginHandle>()
+            {
+                let handle = handle.inner().clone();
+                if handle.is_offline() {
+                    tauri::async_runtime::spawn(async move { handle.recheck().await });
+                }
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::ui_ready,
             commands::set_language,
@@ -141,6 +152,9 @@ pub fn run() {
             commands::unlink,
             commands::bench_mark,
             commands::check_setup,
+            commands::add_consent,
+            commands::refresh_profile,
+            commands::retry_connection,
         ])
         .run(context)
         .expect("Kakao Desk could not start");

@@ -21,7 +21,7 @@ use kakao_desk_core::vault::{KeyFileSource, KeySource, KeychainKeySource};
 use tauri::{AppHandle, Manager};
 
 use crate::browser::SystemBrowser;
-use crate::handle::{LoginHandle, Opened};
+use crate::handle::{LoginHandle, Opened, PROFILE_MAX_AGE};
 use crate::vault_store::StoreSlots;
 
 /// Opt-in to keeping the vault key in a file (mode 0600) in the data directory
@@ -71,6 +71,24 @@ pub async fn start(handle: LoginHandle) {
             // Tests and the crash rig wait for this line: after it, the
             // screen shows what Kakao said about the restored session.
             tracing::info!("start-up session check done");
+            // Then, at most once per start, a stale profile is read again;
+            // while Kakao is unreachable, the backoff asks again.
+            if handle.is_offline() {
+                handle.keep_rechecking();
+            } else if login.is_signed_in() {
+                match login.refresh_stale_profile(PROFILE_MAX_AGE).await {
+                    Ok(true) => handle.publish(),
+                    Ok(false) => {}
+                    Err(error) if error.is_unreachable() => {
+                        handle.publish();
+                        handle.keep_rechecking();
+                    }
+                    Err(error) => {
+                        handle.report_login(&error);
+                        handle.publish();
+                    }
+                }
+            }
         });
     }
 }

@@ -37,10 +37,14 @@ pub fn session_view(core: CoreState<'_>, demo: bool) -> SessionView {
             profile,
             last_login_at,
             offline,
+            consent_offers,
+            consent_declined,
         }) => SessionView {
             profile: profile.clone(),
             last_login_at: last_login_at.map(unix_ms),
             offline: *offline,
+            consent_offers: consent_offers.clone(),
+            consent_declined: consent_declined.clone(),
             ..SessionView::bare(SessionState::SignedIn)
         },
         CoreState::Open(LoginSnapshot::SignedOut { continue_as }) => SessionView {
@@ -133,9 +137,20 @@ mod tests {
             profile: Some(profile("홍길동")),
             last_login_at: Some(at_ms(1_700_000_000_123)),
             offline: true,
+            consent_offers: vec![kakao_desk_core::login::ConsentOffer {
+                id: "birthday".into(),
+                scopes: vec!["birthday".into(), "birthyear".into()],
+            }],
+            consent_declined: Some("birthday".into()),
         };
         let view = json_of(session_view(CoreState::Open(&snapshot), false));
         assert_eq!(view["state"], "signed_in");
+        assert_eq!(
+            view["consentOffers"],
+            json!([{"id": "birthday", "scopes": ["birthday", "birthyear"]}]),
+            "the card's add-consent actions"
+        );
+        assert_eq!(view["consentDeclined"], "birthday");
         assert_eq!(
             view["profile"]["kakaoId"], "1376016924426111111",
             "ids as strings"

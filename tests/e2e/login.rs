@@ -20,12 +20,15 @@ use kakao_emulator::{EmulatorConfig, RunningEmulator};
 
 /// Fixture users (crates/kakao-emulator/fixtures/users.json).
 pub(crate) const SOLAR_USER: i64 = 3_095_134_389; // 박양력, 1990-11-30 solar
-const LUNAR_USER: i64 = 4_000_000_002; // 최음력, lunar leap month 04-15, 1985
+pub(crate) const LUNAR_USER: i64 = 4_000_000_002; // 최음력, lunar leap month 04-15, 1985
 
 /// Kakao's id_token issuer, as its discovery document names it.
 const KAKAO_ISSUER: &str = "https://kauth.kakao.com";
 
-async fn emulator(redirect_uris: Vec<String>, auto_consent: Option<i64>) -> RunningEmulator {
+pub(crate) async fn emulator(
+    redirect_uris: Vec<String>,
+    auto_consent: Option<i64>,
+) -> RunningEmulator {
     kakao_emulator::start(EmulatorConfig {
         bridge_scheme: app_scheme(),
         redirect_uris,
@@ -54,7 +57,7 @@ pub(crate) fn kakao_env(
     ]
 }
 
-fn desktop(test: &str, lang: &str, env: Vec<(String, String)>) -> Desktop {
+pub(crate) fn desktop(test: &str, lang: &str, env: Vec<(String, String)>) -> Desktop {
     Desktop::start(
         test,
         DesktopOptions {
@@ -68,7 +71,7 @@ fn desktop(test: &str, lang: &str, env: Vec<(String, String)>) -> Desktop {
 /// The emulator (auto-consent for `user`, if any) and a desktop whose app
 /// talks to it in bridge mode, with the fake browser doing `action` on
 /// Kakao's pages (`agree`, `cancel`, `ignore`).
-async fn bridge_desktop(
+pub(crate) async fn bridge_desktop(
     test: &str,
     user: Option<i64>,
     action: &str,
@@ -82,7 +85,7 @@ async fn bridge_desktop(
 }
 
 /// Waits until the page shows the error with `code`.
-async fn error_shown(app: &Client, code: &str) {
+pub(crate) async fn error_shown(app: &Client, code: &str) {
     wait_for(
         app,
         &format!("[data-testid='error-message'][data-error-code='{code}']"),
@@ -90,17 +93,17 @@ async fn error_shown(app: &Client, code: &str) {
     .await;
 }
 
-async fn screen(app: &Client, name: &str) {
+pub(crate) async fn screen(app: &Client, name: &str) {
     wait_for(app, &format!("body[data-screen='{name}']")).await;
 }
 
-async fn log_in(app: &Client) {
+pub(crate) async fn log_in(app: &Client) {
     screen(app, "signed_out").await;
     click(app, "[data-testid='login-button']").await;
     screen(app, "signed_in").await;
 }
 
-async fn attr(app: &Client, css: &str, name: &str) -> Option<String> {
+pub(crate) async fn attr(app: &Client, css: &str, name: &str) -> Option<String> {
     app.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
@@ -109,7 +112,7 @@ async fn attr(app: &Client, css: &str, name: &str) -> Option<String> {
         .expect("attribute")
 }
 
-async fn visible(app: &Client, css: &str) -> bool {
+pub(crate) async fn visible(app: &Client, css: &str) -> bool {
     match app.find(Locator::Css(css)).await {
         Ok(element) => element.is_displayed().await.unwrap_or(false),
         Err(_) => false,

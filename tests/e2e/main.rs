@@ -11,6 +11,7 @@
 mod bridge;
 mod check;
 mod crash;
+mod day_two;
 mod installed;
 mod login;
 mod shell;

@@ -148,6 +148,14 @@ impl std::fmt::Debug for KakaoLogin {
     }
 }
 
+/// The waits between re-checks of an unreachable Kakao: 15 s, doubling, at
+/// most 5 minutes, for about a day.
+pub fn recheck_delays() -> impl Iterator<Item = Duration> {
+    const FIRST_SECS: u64 = 15;
+    const MOST_SECS: u64 = 300;
+    (0..300u32).map(|n| Duration::from_secs((FIRST_SECS << n.min(10)).min(MOST_SECS)))
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -513,6 +521,34 @@ impl KakaoLogin {
         self.refresh_profile().await.map(|_| true)
     }
 
+    /// While Kakao stays unreachable (the offline badge), asks again after
+    /// each of [`recheck_delays`]; when it answers, reads the profile if it
+    /// is older than `max_age`. Returns `true` when Kakao became reachable
+    /// (the view changed), `false` when the session ended or the delays ran
+    /// out. A focus of the window or the retry action asks at once instead
+    /// ([`KakaoLogin::verify_session`]).
+    pub async fn recheck_while_offline(&self, max_age: Duration) -> bool {
+        for delay in recheck_delays() {
+            if !self.live.is_signed_in() || !self.live.is_offline() {
+                return false;
+            }
+            tokio::time::sleep(delay).await;
+            if !self.live.is_offline() {
+                // Someone else's check (a focus, the retry) got through.
+                return true;
+            }
+            tracing::debug!("asking Kakao again after it could not be reached");
+            if self.verify_session().await.is_ok() && !self.live.is_offline() {
+                tracing::info!("Kakao is reachable again");
+                if let Err(error) = self.refresh_stale_profile(max_age).await {
+                    tracing::info!(code = %error.code(), "the profile could not be read");
+                }
+                return true;
+            }
+        }
+        false
+    }
+
     /// Restores the session from the vault at start-up, without the network:
     /// opens the vault, validates the session JWT by the injected clock, and
     /// loads the cached profile. Returns the public profile, or `None` when no
@@ -682,5 +718,21 @@ impl KakaoLogin {
         lock(&self.cache).delete(id)?;
         tracing::info!("unlinked; session and cached profile removed");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rechecks_back_off_from_15_seconds_to_5_minutes() {
+        let delays: Vec<u64> = recheck_delays().take(7).map(|d| d.as_secs()).collect();
+        assert_eq!(delays, [15, 30, 60, 120, 240, 300, 300]);
+        let total: u64 = recheck_delays().map(|d| d.as_secs()).sum();
+        assert!(
+            total > 20 * 3600,
+            "it keeps asking for about a day: {total} s"
+        );
     }
 }
