@@ -124,6 +124,9 @@ struct PublisherFile {
     client_secret: Option<toml::Value>,
     release: Option<BuildKind>,
     debug: Option<BuildKind>,
+    /// A session ends this many days after its login at the latest, however
+    /// often it is used (README, "Staying signed in").
+    session_max_days: Option<u32>,
 }
 
 /// The settings of one build kind.
@@ -227,6 +230,26 @@ fn publisher_config(kind: &str) -> Result<(), String> {
         let name = variable.trim_start_matches("KAKAO_");
         println!("cargo:rustc-env=KAKAO_DESK_BUILD_{name}={}", value.trim());
         sources.push(format!("{variable}={source}"));
+    }
+    println!("cargo:rerun-if-env-changed=KAKAO_SESSION_MAX_DAYS");
+    let max_days = match std::env::var("KAKAO_SESSION_MAX_DAYS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(days) => Some(
+            days.trim()
+                .parse::<u32>()
+                .map_err(|_| "KAKAO_SESSION_MAX_DAYS must be a number of days".to_owned())?,
+        ),
+        None => file.session_max_days,
+    };
+    if let Some(days) = max_days {
+        if !(1..=3650).contains(&days) {
+            return Err(format!(
+                "session_max_days must be from 1 to 3650 (ten years), not {days}"
+            ));
+        }
+        println!("cargo:rustc-env=KAKAO_DESK_BUILD_SESSION_MAX_DAYS={days}");
     }
     println!("cargo:rustc-env=KAKAO_DESK_BUILD_KIND={kind}");
     println!(

@@ -43,6 +43,15 @@ pub fn build_source(variable: &str) -> Option<&'static str> {
         .map(|(_, source)| source)
 }
 
+/// The publisher's limit on a session after its login
+/// (`session_max_days` in `kakao.toml`, or `KAKAO_SESSION_MAX_DAYS` when
+/// building); `None`: the core's default (one year).
+pub fn session_max_age() -> Option<std::time::Duration> {
+    option_env!("KAKAO_DESK_BUILD_SESSION_MAX_DAYS")
+        .and_then(|days| days.parse::<u64>().ok())
+        .map(|days| std::time::Duration::from_secs(days * 24 * 3600))
+}
+
 /// Whether this build can fall back on the bundled emulator (demo mode):
 /// every debug build, and a release build with the `demo` feature.
 pub const HAS_DEMO: bool = cfg!(demo_emulator);
@@ -70,6 +79,17 @@ mod tests {
                 build_time(variable).is_some(),
                 build_source(variable).is_some(),
                 "{variable}: a value and its source come together"
+            );
+        }
+    }
+
+    #[test]
+    fn the_committed_session_limit_reaches_the_binary() {
+        // kakao.toml says 365 days (a build environment may override it).
+        if option_env!("KAKAO_SESSION_MAX_DAYS").is_none() {
+            assert_eq!(
+                session_max_age(),
+                Some(std::time::Duration::from_secs(365 * 24 * 3600))
             );
         }
     }

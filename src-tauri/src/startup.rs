@@ -123,7 +123,7 @@ async fn open(app: &AppHandle, scheme: &str) -> Result<Opened, ErrorCode> {
             tracing::error!(%error, "cannot open the profile cache");
             error.code()
         })?;
-        let parts = LoginParts::new(
+        let mut parts = LoginParts::new(
             config,
             app_id.clone(),
             Arc::new(SystemClock),
@@ -132,6 +132,9 @@ async fn open(app: &AppHandle, scheme: &str) -> Result<Opened, ErrorCode> {
             Box::new(slots),
             Box::new(browser),
         );
+        if let Some(max_age) = crate::publisher::session_max_age() {
+            parts.session_max_age = max_age;
+        }
         KakaoLogin::open(parts).map_err(|error| {
             tracing::error!(%error, "cannot open the login");
             error.code()

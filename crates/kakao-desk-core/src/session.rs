@@ -4,7 +4,9 @@
 //! The session JWT is HS256 with a key derived from the vault key by
 //! HKDF-SHA256 ([RFC 5869]); the vault key is random and 256-bit, so no
 //! password-based KDF is needed or used. `iss` is the app identifier, `sub` the
-//! Kakao id, `sid` a random session id, `exp` the absolute session lifetime.
+//! Kakao id, `sid` a random session id, `auth_time` the login, `exp` the end
+//! of the session by [`SessionPolicy`]: it slides with use, never past the
+//! Kakao refresh token's expiry nor the policy's limit after the login.
 //! Validation uses the injected clock, so a session restored at start-up is
 //! judged without the network.
 //!
@@ -27,8 +29,47 @@ use crate::profile::KakaoId;
 use crate::random::{self, RandomError};
 use crate::secret::{AccessToken, IdToken, RefreshToken, SessionJwt, VaultKey};
 
-/// The default absolute session lifetime.
+/// The default idle session lifetime: a session not used for this long ends.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The default limit after the login, however often the session is used.
+pub const DEFAULT_SESSION_MAX_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How long a session lasts. It slides with use: each restore at start-up
+/// and each token refresh moves its end to `idle` from then, but never past
+/// the Kakao refresh token's expiry (nothing could renew the session after
+/// it) nor `max_age` after the login (the publisher's limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused for this long ends.
+    pub idle: Duration,
+    /// A session ends this long after its login at the latest.
+    pub max_age: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle: DEFAULT_SESSION_LIFETIME,
+            max_age: DEFAULT_SESSION_MAX_AGE,
+        }
+    }
+}
+
+impl SessionPolicy {
+    /// The end of a session used `now`, logged in at `login_at`, whose Kakao
+    /// refresh token expires at `refresh_expires_at`.
+    pub fn expiry(
+        &self,
+        login_at: SystemTime,
+        now: SystemTime,
+        refresh_expires_at: SystemTime,
+    ) -> SystemTime {
+        let idle = now.checked_add(self.idle).unwrap_or(now);
+        let limit = login_at.checked_add(self.max_age).unwrap_or(login_at);
+        idle.min(limit).min(refresh_expires_at)
+    }
+}
 /// Refresh ahead when the access token expires within this margin
 /// (`docs/kakao-api.md` §3.3).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -107,8 +148,19 @@ pub struct SessionClaims {
     pub sid: String,
     /// Issued at (Unix seconds).
     pub iat: i64,
-    /// Absolute expiry (Unix seconds).
+    /// Expiry (Unix seconds).
     pub exp: i64,
+    /// The login (Unix seconds), kept when the session slides. Sessions
+    /// minted before it existed have none: their `iat` was the login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+impl SessionClaims {
+    /// When the user logged in.
+    pub fn login_at(&self) -> SystemTime {
+        from_unix_seconds(self.auth_time.unwrap_or(self.iat))
+    }
 }
 
 /// Mints a session JWT for `kakao_id`, valid for `lifetime` from `now`.
@@ -130,14 +182,41 @@ pub fn mint(
         sid: random::token(16)?,
         iat,
         exp: iat.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
+        auth_time: Some(iat),
     };
-    let token = jsonwebtoken::encode(
+    Ok((sign(key, &claims)?, claims))
+}
+
+/// The same session (`sub`, `sid`, login time) with a new end `exp`, issued
+/// `now`: how a session slides.
+///
+/// # Errors
+/// [`SessionError::Mint`] when signing fails.
+pub fn extend(
+    key: &SessionKey,
+    claims: &SessionClaims,
+    exp: SystemTime,
+    now: SystemTime,
+) -> Result<(SessionJwt, SessionClaims), SessionError> {
+    crate::jwt::install_crypto();
+    let login = unix_seconds(claims.login_at());
+    let extended = SessionClaims {
+        iat: unix_seconds(now),
+        exp: unix_seconds(exp),
+        auth_time: Some(login),
+        ..claims.clone()
+    };
+    Ok((sign(key, &extended)?, extended))
+}
+
+fn sign(key: &SessionKey, claims: &SessionClaims) -> Result<SessionJwt, SessionError> {
+    jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
-        &claims,
+        claims,
         &EncodingKey::from_secret(&*key.0),
     )
-    .map_err(|_| SessionError::Mint)?;
-    Ok((SessionJwt::new(token), claims))
+    .map(SessionJwt::new)
+    .map_err(|_| SessionError::Mint)
 }
 
 /// Validates a session JWT: HS256 under `key`, `iss` = `app_id`, `exp` after
@@ -533,5 +612,54 @@ mod tests {
             !record.access_expires_soon(at(10) - REFRESH_MARGIN),
             "well before it is not"
         );
+    }
+
+    #[test]
+    fn the_session_end_is_the_earliest_of_idle_limit_and_refresh_token() {
+        let policy = SessionPolicy {
+            idle: Duration::from_secs(30),
+            max_age: Duration::from_secs(100),
+        };
+        let login = at(1_000);
+        assert_eq!(
+            policy.expiry(login, at(1_000), at(5_000)),
+            at(1_030),
+            "idle from the use"
+        );
+        assert_eq!(
+            policy.expiry(login, at(1_050), at(5_000)),
+            at(1_080),
+            "it slides"
+        );
+        assert_eq!(
+            policy.expiry(login, at(1_090), at(5_000)),
+            at(1_100),
+            "but not past the limit"
+        );
+        assert_eq!(
+            policy.expiry(login, at(1_010), at(1_020)),
+            at(1_020),
+            "nor the refresh token"
+        );
+    }
+
+    #[test]
+    fn an_extended_session_keeps_its_id_and_login_time() {
+        let id = KakaoId::new(7);
+        let (jwt, claims) =
+            mint(&key(1), APP, id, Duration::from_secs(60), at(1_000)).expect("mint");
+        assert_eq!(claims.login_at(), at(1_000));
+        let (longer, extended) = extend(&key(1), &claims, at(9_000), at(2_000)).expect("extend");
+        assert_ne!(longer.secret(), jwt.secret());
+        assert_eq!(extended.sid, claims.sid, "the same session");
+        assert_eq!(extended.login_at(), at(1_000), "logged in when it was");
+        let valid = validate(&key(1), APP, &longer, at(8_000)).expect("valid until its new end");
+        assert_eq!(valid.exp, 9_000);
+        // A JWT minted before `auth_time` existed: its `iat` was the login.
+        let old = SessionClaims {
+            auth_time: None,
+            ..claims
+        };
+        assert_eq!(old.login_at(), at(1_000));
     }
 }

@@ -18,10 +18,30 @@ use super::error::LoginError;
 use crate::ErrorCode;
 use crate::cache::CachedProfile;
 use crate::clock::Clock;
+use crate::clock::from_unix_seconds;
 use crate::kakao::{KakaoClient, KakaoError, TokenSet};
 use crate::profile::KakaoId;
 use crate::secret::AccessToken;
-use crate::session::{REFRESH_MARGIN, SessionError, SessionKey, SessionRecord, mint, validate};
+use crate::session::{
+    REFRESH_MARGIN, SessionClaims, SessionError, SessionKey, SessionPolicy, SessionRecord, extend,
+    mint, validate,
+};
+
+/// Slides shorter than this are not written (a restart a minute later).
+const SLIDE_STEP: Duration = Duration::from_secs(3600);
+
+/// "No bound" for a refresh token whose expiry Kakao did not say.
+const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// The refresh token's expiry, when it is still ahead; else no bound (the
+/// record is then judged by its access token, as at restore).
+fn refresh_bound(record: &SessionRecord, now: SystemTime) -> SystemTime {
+    if record.refresh_expires_at > now {
+        record.refresh_expires_at
+    } else {
+        SystemTime::UNIX_EPOCH + FAR
+    }
+}
 use crate::vault::{Vault, VaultError};
 
 /// The signed-in state.
@@ -37,7 +57,7 @@ struct Live {
 /// The live session and its vault.
 pub(super) struct LiveSession {
     app_id: String,
-    lifetime: Duration,
+    policy: SessionPolicy,
     vault: Vault,
     key: SessionKey,
     state: RwLock<Option<Live>>,
@@ -59,11 +79,11 @@ pub(super) struct ConsentState {
 }
 
 impl LiveSession {
-    pub(super) fn new(app_id: String, lifetime: Duration, vault: Vault) -> Self {
+    pub(super) fn new(app_id: String, policy: SessionPolicy, vault: Vault) -> Self {
         let key = SessionKey::derive(vault.key(), &app_id);
         Self {
             app_id,
-            lifetime,
+            policy,
             vault,
             key,
             state: RwLock::new(None),
@@ -110,7 +130,38 @@ impl LiveSession {
             self.clear()?;
             return Err(SessionError::Expired.into());
         }
+        // Used today: the session slides (README, "Staying signed in").
+        let mut record = record;
+        if self.slide(&mut record, &claims, now)
+            && let Err(error) = self.vault.save(&record.to_bytes())
+        {
+            tracing::warn!(%error, "could not save the extended session; it ends as before");
+        }
         Ok(Some(record))
+    }
+
+    /// Moves the session's end by the policy for a use `now`; true when the
+    /// record's session JWT changed (then it must be sealed). Moves of less
+    /// than an hour are skipped, so a restart does not rewrite the vault.
+    fn slide(&self, record: &mut SessionRecord, claims: &SessionClaims, now: SystemTime) -> bool {
+        let end = self
+            .policy
+            .expiry(claims.login_at(), now, refresh_bound(record, now));
+        let current = from_unix_seconds(claims.exp);
+        if end <= current + SLIDE_STEP {
+            return false;
+        }
+        match extend(&self.key, claims, end, now) {
+            Ok((jwt, _)) => {
+                record.session_jwt = jwt;
+                tracing::debug!("session extended");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not extend the session");
+                false
+            }
+        }
     }
 
     /// Mints the session JWT for a fresh login and seals the new session.
@@ -124,7 +175,18 @@ impl LiveSession {
         tokens: TokenSet,
         now: SystemTime,
     ) -> Result<SessionRecord, LoginError> {
-        let (session_jwt, _claims) = mint(&self.key, &self.app_id, kakao_id, self.lifetime, now)?;
+        // The first end: `idle` from now, bounded by the refresh token.
+        let refresh_end = tokens
+            .refresh_token_expires_in
+            .filter(|secs| *secs > 0)
+            .and_then(|secs| now.checked_add(Duration::from_secs(secs)));
+        let end = self.policy.expiry(
+            now,
+            now,
+            refresh_end.unwrap_or(SystemTime::UNIX_EPOCH + FAR),
+        );
+        let lifetime = end.duration_since(now).unwrap_or_default();
+        let (session_jwt, _claims) = mint(&self.key, &self.app_id, kakao_id, lifetime, now)?;
         let record = SessionRecord::from_login(session_jwt, kakao_id, tokens, now)
             .ok_or(LoginError::NoRefreshToken)?;
         self.vault.save(&record.to_bytes())?;
@@ -307,7 +369,13 @@ impl LiveSession {
         let mut state = self.write();
         let live = state.as_mut().ok_or(LoginError::NotSignedIn)?;
         let mut record = live.record.clone();
-        record.apply_refresh(tokens, clock.now());
+        let now = clock.now();
+        record.apply_refresh(tokens, now);
+        // A refresh is a use: the session slides with it, within the (maybe
+        // renewed) refresh token's life.
+        if let Ok(claims) = validate(&self.key, &self.app_id, &record.session_jwt, now) {
+            self.slide(&mut record, &claims, now);
+        }
         // Seal before use: Kakao may already have revoked the old refresh
         // token, so the new one must not exist only in memory.
         if let Err(error) = self.vault.save(&record.to_bytes()) {

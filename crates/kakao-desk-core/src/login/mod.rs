@@ -43,7 +43,7 @@ use crate::config::Config;
 use crate::kakao::{AccessTokenInfo, ClientOptions, KakaoClient};
 use crate::oidc::{IdTokenVerifier, OidcError};
 use crate::profile::{KakaoId, KakaoProfile, PublicProfile};
-use crate::session::DEFAULT_SESSION_LIFETIME;
+use crate::session::{DEFAULT_SESSION_LIFETIME, DEFAULT_SESSION_MAX_AGE, SessionPolicy};
 use crate::vault::{KeySource, MemoryVaultStorage, Vault, VaultStorage, random_vault_key};
 use crate::{ErrorCode, Language};
 use attempt::Attempts;
@@ -68,8 +68,12 @@ pub struct LoginParts {
     pub browser: Box<dyn Browser>,
     /// HTTP timeouts and retry pacing.
     pub client_options: ClientOptions,
-    /// Absolute session lifetime (default 30 days).
+    /// A session unused this long ends (default 30 days; it slides with
+    /// use, see [`SessionPolicy`]).
     pub session_lifetime: Duration,
+    /// A session ends this long after its login at the latest (default one
+    /// year; the publisher's `session_max_days`).
+    pub session_max_age: Duration,
 }
 
 impl LoginParts {
@@ -93,6 +97,7 @@ impl LoginParts {
             browser,
             client_options: ClientOptions::default(),
             session_lifetime: DEFAULT_SESSION_LIFETIME,
+            session_max_age: DEFAULT_SESSION_MAX_AGE,
         }
     }
 }
@@ -199,7 +204,14 @@ impl KakaoLogin {
             memory_only,
             attempts: Attempts::new(),
             consent_attempt: Mutex::new(None),
-            live: LiveSession::new(parts.app_id, parts.session_lifetime, vault),
+            live: LiveSession::new(
+                parts.app_id,
+                SessionPolicy {
+                    idle: parts.session_lifetime,
+                    max_age: parts.session_max_age,
+                },
+                vault,
+            ),
         })
     }
 

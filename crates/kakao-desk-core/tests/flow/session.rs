@@ -390,3 +390,80 @@ async fn a_flipped_vault_byte_signs_out_cleanly_and_keeps_the_cache() -> TestRes
     );
     Ok(())
 }
+
+/// The `exp` of the sealed session JWT (its payload read without a key).
+fn sealed_session_end(rig: &Rig) -> TestResult<u64> {
+    use base64::Engine as _;
+    let record = rig.stored_record()?.ok_or("a sealed session")?;
+    let payload = record
+        .session_jwt
+        .secret()
+        .split('.')
+        .nth(1)
+        .ok_or("a JWT has a payload")?
+        .to_owned();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?)?;
+    Ok(claims["exp"].as_u64().ok_or("exp")?)
+}
+
+const DAY: u64 = 24 * 3600;
+
+#[tokio::test]
+async fn the_session_slides_with_use_up_to_the_refresh_tokens_expiry() -> TestResult {
+    let rig = Rig::new().await?;
+    rig.log_in().await?;
+    assert_eq!(
+        sealed_session_end(&rig)?,
+        T0 + 30 * DAY,
+        "30 days from the login"
+    );
+
+    // Used again on day 20: the end moves to day 50.
+    rig.advance(Duration::from_secs(20 * DAY));
+    let app = rig.open_login()?;
+    app.restore_session().await?.ok_or("restored on day 20")?;
+    assert_eq!(
+        sealed_session_end(&rig)?,
+        T0 + 50 * DAY,
+        "30 days from the use"
+    );
+
+    // Day 45: a fixed 30-day session would have ended on day 30.
+    rig.advance(Duration::from_secs(25 * DAY));
+    let app = rig.open_login()?;
+    app.restore_session()
+        .await?
+        .ok_or("a user who comes back stays signed in")?;
+    let refresh_end = kakao_desk_core::clock::unix_seconds(
+        rig.stored_record()?.ok_or("sealed")?.refresh_expires_at,
+    );
+    assert!(
+        (T0 + 59 * DAY..=T0 + 60 * DAY).contains(&u64::try_from(refresh_end)?),
+        "Kakao's refresh token lives 60 days"
+    );
+    assert_eq!(
+        i64::try_from(sealed_session_end(&rig)?)?,
+        refresh_end,
+        "never past the refresh token, which nothing could renew"
+    );
+
+    // A restart an hour later does not rewrite the vault.
+    let before = rig.stored_record()?.ok_or("sealed")?;
+    rig.advance(Duration::from_secs(60));
+    rig.open_login()?
+        .restore_session()
+        .await?
+        .ok_or("restored")?;
+    let after = rig.stored_record()?.ok_or("sealed")?;
+    assert_eq!(before.session_jwt.secret(), after.session_jwt.secret());
+
+    // Unused for longer than that: the session is over.
+    rig.advance(Duration::from_secs(16 * DAY));
+    let late = rig.open_login()?.restore_session().await;
+    assert_eq!(
+        late.err().map(|e| e.code()),
+        Some(ErrorCode::SessionExpired)
+    );
+    Ok(())
+}
