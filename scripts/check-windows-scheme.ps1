@@ -60,6 +60,20 @@ function Invoke-Checked([string] $File, [string[]] $Arguments, [string] $What) {
   }
 }
 
+# MSI first, per machine: HKLM (the runner is an administrator). First,
+# because the NSIS uninstaller leaves its install-dir key, which the MSI
+# would then follow into the per-user folder instead of Program Files.
+$log = Join-Path $env:RUNNER_TEMP 'msi-install.log'
+try {
+  Invoke-Checked 'msiexec.exe' @('/i', "`"$Msi`"", '/qn', '/norestart', '/l*v', "`"$log`"") 'msiexec /i'
+} catch {
+  if (Test-Path -LiteralPath $log) { Get-Content -LiteralPath $log -Tail 60 | Write-Host }
+  throw
+}
+Assert-Registered 'HKLM' 'MSI'
+Invoke-Checked 'msiexec.exe' @('/x', "`"$Msi`"", '/qn', '/norestart') 'msiexec /x'
+Assert-Unregistered 'HKLM' 'MSI'
+
 # NSIS, per user: HKCU. The uninstaller is found through the uninstall entry
 # the installer wrote; `_?=<dir>` makes it run in place, so -Wait waits for it.
 Invoke-Checked $Nsis @('/S') 'the NSIS installer'
@@ -71,12 +85,5 @@ $uninstaller = $entry.UninstallString.Trim('"')
 $installDir = Split-Path -Parent $uninstaller
 Invoke-Checked $uninstaller @('/S', "_?=$installDir") 'the NSIS uninstaller'
 Assert-Unregistered 'HKCU' 'NSIS'
-
-# MSI, per machine: HKLM (the runner is an administrator).
-$log = Join-Path $env:RUNNER_TEMP 'msi-install.log'
-Invoke-Checked 'msiexec.exe' @('/i', "`"$Msi`"", '/qn', '/norestart', '/l*v', "`"$log`"") 'msiexec /i'
-Assert-Registered 'HKLM' 'MSI'
-Invoke-Checked 'msiexec.exe' @('/x', "`"$Msi`"", '/qn', '/norestart') 'msiexec /x'
-Assert-Unregistered 'HKLM' 'MSI'
 
 Write-Host "ok: both installers register $Scheme and remove it on uninstall"

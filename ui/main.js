@@ -10,7 +10,6 @@
 
   const state = {
     language: "ko",
-    consenting: null, // the offer of an additional consent in progress
     errorMessages: {},
     session: null, // until Rust sends the first view
     lastError: null, // { code, message }
@@ -150,6 +149,10 @@
   // after a decline.
   const KNOWN_OFFERS = ["birthday", "account_email", "profile"];
 
+  function itemKey(offer) {
+    return `consent.item.${KNOWN_OFFERS.includes(offer) ? offer : "other"}`;
+  }
+
   function renderConsent(session) {
     const box = $("consent-offers");
     for (const old of box.querySelectorAll("button")) old.remove();
@@ -166,18 +169,16 @@
       button.disabled = state.busy;
       button.addEventListener("click", () => {
         clearError();
-        state.consenting = offer.id;
         run("add_consent", { offer: offer.id });
       });
       box.append(button);
     }
     box.hidden = offers.length === 0;
     const declined = $("consent-declined");
-    const item = session.consentDeclined;
+    const note = session.consentNote;
+    const item = note && note.outcome === "declined" ? note.offer : null;
     declined.hidden = !item;
-    declined.textContent = item
-      ? t("consent.declined", { item: t(`consent.item.${KNOWN_OFFERS.includes(item) ? item : "other"}`) })
-      : "";
+    declined.textContent = item ? t("consent.declined", { item: t(itemKey(item)) }) : "";
   }
 
   // Timing marks for the benchmark, once each per page load, as soon as the
@@ -321,13 +322,12 @@
   // such as "logged out", is set by the action).
   function statusFor(previous, session) {
     if (session.state === "signed_in" && previous === "waiting") {
-      // Back from additional consent: the card says what happened.
-      const consenting = state.consenting;
-      state.consenting = null;
-      if (consenting) {
-        if (session.consentDeclined) return null;
-        const item = KNOWN_OFFERS.includes(consenting) ? consenting : "other";
-        return ["status.consentAdded", { itemKey: `consent.item.${item}` }];
+      // Back from additional consent (the only login while signed in):
+      // Rust says how it ended; a decline is on the card, a failure was
+      // reported as an error.
+      const note = session.consentNote;
+      if (note) {
+        return note.outcome === "added" ? ["status.consentAdded", { itemKey: itemKey(note.offer) }] : null;
       }
       return ["status.signedIn", { nickname: (session.profile && session.profile.nickname) || "" }];
     }
@@ -339,8 +339,10 @@
     const previous = state.session && state.session.state;
     state.session = session;
     // Moving on to waiting or signed in makes an old error moot; an error
-    // that arrives while the state stays (a forged link while waiting) stays.
-    if (session.state !== previous && session.state !== "signed_out") clearError();
+    // that arrives while the state stays (a forged link while waiting) stays,
+    // and so does the one that ended an additional consent.
+    const failedConsent = session.consentNote && session.consentNote.outcome === "failed";
+    if (session.state !== previous && session.state !== "signed_out" && !failedConsent) clearError();
     const status = statusFor(previous, session);
     if (status) showStatus(...status);
     else if (previous !== session.state) clearStatus();
@@ -407,9 +409,6 @@
         applySession(event.session);
         break;
       case "error":
-        // A declined additional consent is said on the card, not as an
-        // error that tells the user to log in.
-        if (event.code === "login_cancelled" && state.consenting) break;
         showError(event.code, event.message, event.port);
         break;
       default:

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use kakao_desk_core::callback::DeepLink;
-use kakao_desk_core::login::{KakaoLogin, LoginAttempt, LoginError};
+use kakao_desk_core::login::{KakaoLogin, LoginAttempt, LoginError, Recheck};
 use kakao_desk_core::{ErrorCode, Language};
 use tauri::{AppHandle, Manager};
 
@@ -89,6 +89,8 @@ struct Inner {
     core: Mutex<Core>,
     /// A backoff loop re-checking an unreachable Kakao is running.
     rechecking: std::sync::atomic::AtomicBool,
+    /// A re-check (focus, retry) is in flight.
+    checking: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for LoginHandle {
@@ -108,6 +110,7 @@ impl LoginHandle {
             scheme,
             core: Mutex::new(Core::Opening(EarlyLinks::default())),
             rechecking: std::sync::atomic::AtomicBool::new(false),
+            checking: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -242,6 +245,8 @@ impl LoginHandle {
             match result {
                 Ok(_) => bench::mark("session-stored"),
                 Err(error) if error.is_withdrawn() => return,
+                // The card says it; there is nothing to fix.
+                Err(error) if error.is_consent_declined() => {}
                 Err(error) => handle.report_login(&error),
             }
             handle.publish();
@@ -254,23 +259,33 @@ impl LoginHandle {
     /// when Kakao answers; while it does not, the backoff keeps asking.
     /// Nothing to ask in demo mode (the emulator starts fresh every run).
     pub async fn recheck(&self) {
+        use std::sync::atomic::Ordering;
         let Ok(login) = self.login() else {
             return;
         };
         if self.is_demo() || !login.is_signed_in() {
             return;
         }
+        // Focus events come in bursts (alt-tab): one check at a time.
+        if self.0.checking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.recheck_now(&login).await;
+        self.0.checking.store(false, Ordering::Release);
+    }
+
+    async fn recheck_now(&self, login: &KakaoLogin) {
         if let Err(error) = login.verify_session().await {
             self.report_login(&error);
         }
-        if !is_offline(&login) {
+        if !is_offline(login) {
             match login.refresh_stale_profile(PROFILE_MAX_AGE).await {
                 Err(error) if !error.is_unreachable() => self.report_login(&error),
                 _ => {}
             }
         }
         self.publish();
-        if is_offline(&login) {
+        if is_offline(login) {
             self.keep_rechecking();
         }
     }
@@ -288,10 +303,18 @@ impl LoginHandle {
         }
         let handle = self.clone();
         tauri::async_runtime::spawn(async move {
-            if login.recheck_while_offline(PROFILE_MAX_AGE).await {
-                handle.publish();
+            match login.recheck_while_offline(PROFILE_MAX_AGE).await {
+                Recheck::Reachable(error) | Recheck::Ended(error) => {
+                    if let Some(error) = error {
+                        handle.report_login(&error);
+                    }
+                }
+                Recheck::GaveUp => {
+                    tracing::info!("Kakao stayed unreachable; asking again on focus")
+                }
             }
             handle.0.rechecking.store(false, Ordering::Release);
+            handle.publish();
         });
     }
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use kakao_desk_core::login::{ConsentOffer, LoginError};
+use kakao_desk_core::login::{ConsentNote, ConsentOffer, LoginError};
 use kakao_desk_core::profile::PublicProfile;
 use kakao_desk_core::{ErrorCode, Language};
 use serde::Serialize;
@@ -95,8 +95,9 @@ pub struct SessionView {
     pub demo: bool,
     /// The profile card's "add …" actions (additional consent).
     pub consent_offers: Vec<ConsentOffer>,
-    /// The offer the user declined on Kakao's page last.
-    pub consent_declined: Option<String>,
+    /// How the last additional consent ended (`{offer, outcome}`, outcome
+    /// `added`, `declined` or `failed`).
+    pub consent_note: Option<ConsentNote>,
 }
 
 impl SessionView {
@@ -111,7 +112,7 @@ impl SessionView {
             login: None,
             demo: false,
             consent_offers: Vec::new(),
-            consent_declined: None,
+            consent_note: None,
         }
     }
 }
@@ -180,7 +181,7 @@ mod tests {
             serde_json::json!({"type": "session", "session": {
                 "state": "signed_out", "profile": null, "lastLoginAt": null, "offline": false,
                 "continueAs": null, "login": null, "demo": false,
-                "consentOffers": [], "consentDeclined": null
+                "consentOffers": [], "consentNote": null
             }}),
             "the UI reads these exact names"
         );

@@ -38,13 +38,13 @@ pub fn session_view(core: CoreState<'_>, demo: bool) -> SessionView {
             last_login_at,
             offline,
             consent_offers,
-            consent_declined,
+            consent_note,
         }) => SessionView {
             profile: profile.clone(),
             last_login_at: last_login_at.map(unix_ms),
             offline: *offline,
             consent_offers: consent_offers.clone(),
-            consent_declined: consent_declined.clone(),
+            consent_note: consent_note.clone(),
             ..SessionView::bare(SessionState::SignedIn)
         },
         CoreState::Open(LoginSnapshot::SignedOut { continue_as }) => SessionView {
@@ -141,7 +141,10 @@ mod tests {
                 id: "birthday".into(),
                 scopes: vec!["birthday".into(), "birthyear".into()],
             }],
-            consent_declined: Some("birthday".into()),
+            consent_note: Some(kakao_desk_core::login::ConsentNote {
+                offer: "birthday".into(),
+                outcome: kakao_desk_core::login::ConsentOutcome::Declined,
+            }),
         };
         let view = json_of(session_view(CoreState::Open(&snapshot), false));
         assert_eq!(view["state"], "signed_in");
@@ -150,7 +153,10 @@ mod tests {
             json!([{"id": "birthday", "scopes": ["birthday", "birthyear"]}]),
             "the card's add-consent actions"
         );
-        assert_eq!(view["consentDeclined"], "birthday");
+        assert_eq!(
+            view["consentNote"],
+            json!({"offer": "birthday", "outcome": "declined"})
+        );
         assert_eq!(
             view["profile"]["kakaoId"], "1376016924426111111",
             "ids as strings"

@@ -208,3 +208,33 @@ async fn a_lunar_leap_month_and_a_missing_nickname_read_right_in_both_languages(
     desktop.screenshot(&app, "ko-no-nickname").await;
     app.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consent_from_another_account_is_refused_and_said() {
+    let (emulator, desktop) =
+        bridge_desktop("consent_other_account", Some(NO_BIRTHDAY), "agree", None).await;
+    let app = desktop.open_app(&[]).await;
+    log_in(&app).await;
+    // The browser is signed in to someone else by now.
+    emulator
+        .set_auto_consent(Some(SOLAR_USER))
+        .expect("a fixture user");
+    click(&app, "[data-testid='add-consent'][data-scope='birthday']").await;
+    error_shown(&app, "wrong_account").await;
+    screen(&app, "signed_in").await;
+    assert_eq!(
+        text_of(&app, "[data-testid='profile-nickname']").await,
+        "정비공개",
+        "the signed-in account stays"
+    );
+    let status = app
+        .find(fantoccini::Locator::Css("[data-testid='status']"))
+        .await
+        .expect("the status line")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(!status.contains("added"), "nothing was added: {status}");
+    desktop.screenshot(&app, "en-wrong-account").await;
+    app.close().await.expect("close");
+}

@@ -23,6 +23,28 @@ pub struct ConsentOffer {
     pub scopes: Vec<String>,
 }
 
+/// How an additional consent ended, for the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentOutcome {
+    /// The user agreed: the items are in the profile now.
+    Added,
+    /// The user declined on Kakao's page: nothing changed.
+    Declined,
+    /// It did not complete (timeout, another account, Kakao's error): the
+    /// error was reported; nothing changed.
+    Failed,
+}
+
+/// The last additional consent and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentNote {
+    /// The offer it was for.
+    pub offer: String,
+    /// How it ended.
+    pub outcome: ConsentOutcome,
+}
+
 /// The offers for a profile: items it lacks because the user has not agreed
 /// (the birthday with its year, the email, the nickname and picture), kept
 /// to the app's `configured` scopes when it names any, then each scope a

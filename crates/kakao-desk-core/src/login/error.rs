@@ -71,6 +71,10 @@ pub enum LoginError {
     /// The UI asked for a consent offer the card does not make.
     #[error("no such consent offer")]
     NoSuchOffer,
+    /// The user declined additional consent on Kakao's page: nothing
+    /// changed, and the card says so (no error to show).
+    #[error("additional consent was declined")]
+    ConsentDeclined,
 }
 
 impl LoginError {
@@ -90,7 +94,7 @@ impl LoginError {
             }
             Self::OtherAccount => ErrorCode::WrongAccount,
             Self::NotSignedIn => ErrorCode::SessionExpired,
-            Self::Withdrawn => ErrorCode::LoginCancelled,
+            Self::Withdrawn | Self::ConsentDeclined => ErrorCode::LoginCancelled,
             Self::TimedOut | Self::NoAttempt => ErrorCode::LoginTimeout,
         }
     }
@@ -117,6 +121,12 @@ impl LoginError {
     /// What the user sees, in `lang`, with the facts the message names.
     pub fn message(&self, lang: crate::Language) -> String {
         self.code().message_for(lang, self.port())
+    }
+
+    /// True for a declined additional consent: the card says it, so no
+    /// error is reported.
+    pub fn is_consent_declined(&self) -> bool {
+        matches!(self, Self::ConsentDeclined)
     }
 
     /// True when the app itself ended the attempt (cancel, or a newer

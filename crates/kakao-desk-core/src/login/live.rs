@@ -10,10 +10,11 @@
 //! vault before it is used; `invalid_grant` ends the session but keeps the
 //! cached profile; transient failures get one jittered retry.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
+use super::consent::ConsentNote;
 use super::error::LoginError;
 use crate::ErrorCode;
 use crate::cache::CachedProfile;
@@ -32,16 +33,6 @@ const SLIDE_STEP: Duration = Duration::from_secs(3600);
 
 /// "No bound" for a refresh token whose expiry Kakao did not say.
 const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-/// The refresh token's expiry, when it is still ahead; else no bound (the
-/// record is then judged by its access token, as at restore).
-fn refresh_bound(record: &SessionRecord, now: SystemTime) -> SystemTime {
-    if record.refresh_expires_at > now {
-        record.refresh_expires_at
-    } else {
-        SystemTime::UNIX_EPOCH + FAR
-    }
-}
 use crate::vault::{Vault, VaultError};
 
 /// The signed-in state.
@@ -64,6 +55,8 @@ pub(super) struct LiveSession {
     refresh_gate: tokio::sync::Mutex<()>,
     /// Kakao could not be reached the last time the session was checked.
     offline: AtomicBool,
+    /// Sessions installed so far (bumped under the state's write lock).
+    installs: AtomicU64,
     /// Consent the signed-in user still owes: the `required_scopes` of the
     /// last -402, and the offer they declined last (for the card).
     consent: std::sync::Mutex<ConsentState>,
@@ -74,8 +67,8 @@ pub(super) struct LiveSession {
 pub(super) struct ConsentState {
     /// The scopes the last -402 named.
     pub(super) required: Vec<String>,
-    /// The offer the user declined on Kakao's page last.
-    pub(super) declined: Option<String>,
+    /// How the last additional consent ended.
+    pub(super) last: Option<ConsentNote>,
 }
 
 impl LiveSession {
@@ -89,6 +82,7 @@ impl LiveSession {
             state: RwLock::new(None),
             refresh_gate: tokio::sync::Mutex::new(()),
             offline: AtomicBool::new(false),
+            installs: AtomicU64::new(0),
             consent: std::sync::Mutex::default(),
         }
     }
@@ -144,9 +138,13 @@ impl LiveSession {
     /// record's session JWT changed (then it must be sealed). Moves of less
     /// than an hour are skipped, so a restart does not rewrite the vault.
     fn slide(&self, record: &mut SessionRecord, claims: &SessionClaims, now: SystemTime) -> bool {
+        if record.refresh_expires_at <= now {
+            // Nothing can renew the session any more: it ends as it was.
+            return false;
+        }
         let end = self
             .policy
-            .expiry(claims.login_at(), now, refresh_bound(record, now));
+            .expiry(claims.login_at(), now, record.refresh_expires_at);
         let current = from_unix_seconds(claims.exp);
         if end <= current + SLIDE_STEP {
             return false;
@@ -202,14 +200,24 @@ impl LiveSession {
         self.consent_state().clone()
     }
 
-    /// Notes that the user declined `offer` on Kakao's page (or clears it).
-    pub(super) fn note_declined(&self, offer: Option<String>) {
-        self.consent_state().declined = offer;
+    /// Notes how the last additional consent ended (or clears it).
+    pub(super) fn note_consent(&self, note: Option<ConsentNote>) {
+        self.consent_state().last = note;
     }
 
-    /// Replaces the shown profile (a refresh outside a login).
-    pub(super) fn set_profile(&self, profile: CachedProfile) {
-        if let Some(live) = self.write().as_mut()
+    /// How many sessions were installed so far (logins, consents,
+    /// restores): a caller that read it before an `.await` can tell whether
+    /// a newer session replaced the one it worked for.
+    pub(super) fn installs(&self) -> u64 {
+        self.installs.load(Ordering::Acquire)
+    }
+
+    /// Replaces the shown profile (a refresh outside a login) if no newer
+    /// session was installed since `installs` ([`LiveSession::installs`]).
+    pub(super) fn set_profile(&self, profile: CachedProfile, installs: u64) {
+        let mut state = self.write();
+        if self.installs() == installs
+            && let Some(live) = state.as_mut()
             && live.record.kakao_id == profile.profile.id
         {
             live.profile = Some(profile);
@@ -225,6 +233,7 @@ impl LiveSession {
             generation,
             profile,
         });
+        self.installs.fetch_add(1, Ordering::AcqRel);
         self.offline.store(false, Ordering::Relaxed);
         *self.consent_state() = ConsentState::default();
     }
@@ -368,6 +377,12 @@ impl LiveSession {
         };
         let mut state = self.write();
         let live = state.as_mut().ok_or(LoginError::NotSignedIn)?;
+        if live.generation != seen_generation {
+            // A new session was installed meanwhile (a consent, a login):
+            // these tokens belong to the one it replaced.
+            tracing::info!("the session changed during a refresh; its result is dropped");
+            return Ok(true);
+        }
         let mut record = live.record.clone();
         let now = clock.now();
         record.apply_refresh(tokens, now);

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 pub use attempt::{AttemptView, FirstPaint, LoginAttempt};
-pub use consent::{ConsentOffer, offers};
+pub use consent::{ConsentNote, ConsentOffer, ConsentOutcome, offers};
 pub use error::{LoginError, OpenError};
 
 use crate::authorize::{LoginOptions, begin};
@@ -123,8 +123,8 @@ pub enum LoginSnapshot {
         offline: bool,
         /// What the card offers to ask for (additional consent).
         consent_offers: Vec<ConsentOffer>,
-        /// The offer the user declined on Kakao's page last.
-        consent_declined: Option<String>,
+        /// How the last additional consent ended.
+        consent_note: Option<ConsentNote>,
     },
 }
 
@@ -151,6 +151,20 @@ impl std::fmt::Debug for KakaoLogin {
             .field("memory_only", &self.memory_only)
             .finish_non_exhaustive()
     }
+}
+
+/// How [`KakaoLogin::recheck_while_offline`] ended. Each way changes what
+/// the window shows; an error with it is one the user must hear.
+#[derive(Debug)]
+pub enum Recheck {
+    /// Kakao answers again (the badge is gone), with an error if its answer
+    /// was a refusal the session survived.
+    Reachable(Option<LoginError>),
+    /// The session ended (signed out elsewhere in the app, or Kakao refused
+    /// the refresh token: the error).
+    Ended(Option<LoginError>),
+    /// Kakao stayed unreachable for the whole backoff.
+    GaveUp,
 }
 
 /// The waits between re-checks of an unreachable Kakao: 15 s, doubling, at
@@ -316,16 +330,39 @@ impl KakaoLogin {
                 _ => None,
             }
         };
-        if let (Some(offer), Err(error)) = (consent, &result)
-            && error.code() == ErrorCode::LoginCancelled
-            && !error.is_withdrawn()
-        {
-            tracing::info!(offer, "additional consent declined; nothing changed");
-            self.live.note_declined(Some(offer));
-        }
+        let result = match (consent, result) {
+            (None, result) => result,
+            (Some(offer), Ok(profile)) => {
+                self.live.note_consent(Some(ConsentNote {
+                    offer,
+                    outcome: ConsentOutcome::Added,
+                }));
+                Ok(profile)
+            }
+            (Some(_), Err(error)) if error.is_withdrawn() => Err(error),
+            (Some(offer), Err(error)) => {
+                let declined = error.code() == ErrorCode::LoginCancelled;
+                if declined {
+                    tracing::info!(offer, "additional consent declined; nothing changed");
+                }
+                self.live.note_consent(Some(ConsentNote {
+                    offer,
+                    outcome: if declined {
+                        ConsentOutcome::Declined
+                    } else {
+                        ConsentOutcome::Failed
+                    },
+                }));
+                Err(if declined {
+                    LoginError::ConsentDeclined
+                } else {
+                    error
+                })
+            }
+        };
         match &result {
             Ok(_) => tracing::info!("login complete"),
-            Err(error) if error.is_withdrawn() => {}
+            Err(error) if error.is_withdrawn() || error.is_consent_declined() => {}
             Err(error) => tracing::info!(code = %error.code(), "login did not complete"),
         }
         result
@@ -371,6 +408,9 @@ impl KakaoLogin {
                 .await
                 .inspect_err(|e| tracing::warn!(error = %e, "id_token refused"))?;
             let id: KakaoId = claims.sub.parse().map_err(|_| LoginError::UserMismatch)?;
+            if pending.for_account.is_some_and(|account| account != id) {
+                return Err(self.refuse_other_account(&tokens).await);
+            }
             let paint = FirstPaint {
                 kakao_id: id,
                 nickname: claims.nickname.clone(),
@@ -389,14 +429,7 @@ impl KakaoLogin {
             return Err(LoginError::UserMismatch);
         }
         if pending.for_account.is_some_and(|id| id != profile.id) {
-            // Consent asked for the signed-in user, given by another account
-            // the browser is signed in to: its new tokens are revoked, and
-            // the session stays as it was.
-            tracing::warn!("additional consent came back for another account; refused");
-            if let Err(error) = self.kakao.logout(&tokens.access_token).await {
-                tracing::warn!(kakao_code = %error.kakao_code(), "could not revoke the other account's tokens");
-            }
-            return Err(LoginError::OtherAccount);
+            return Err(self.refuse_other_account(&tokens).await);
         }
         let mut cached = lock(&self.cache).upsert_login(&profile, None, now)?;
         if let Some(thumbnail) = self.fetch_thumbnail(&profile).await {
@@ -410,6 +443,17 @@ impl KakaoLogin {
         let public = shown.to_public();
         self.live.install(record, Some(shown));
         Ok(public)
+    }
+
+    /// Consent asked for the signed-in user, given by another account the
+    /// browser is signed in to: its new tokens are revoked at once, and the
+    /// session stays as it was.
+    async fn refuse_other_account(&self, tokens: &crate::kakao::TokenSet) -> LoginError {
+        tracing::warn!("additional consent came back for another account; refused");
+        if let Err(error) = self.kakao.logout(&tokens.access_token).await {
+            tracing::warn!(kakao_code = %error.kakao_code(), "could not revoke the other account's tokens");
+        }
+        LoginError::OtherAccount
     }
 
     /// The thumbnail bytes for offline display; any failure is logged and
@@ -452,7 +496,7 @@ impl KakaoLogin {
             .into_iter()
             .find(|o| o.id == offer_id)
             .ok_or(LoginError::NoSuchOffer)?;
-        self.live.note_declined(None);
+        self.live.note_consent(None);
         let options = LoginOptions {
             scopes: offer.scopes,
             for_account: Some(account),
@@ -474,6 +518,7 @@ impl KakaoLogin {
     /// `storage`.
     pub async fn refresh_profile(&self) -> Result<PublicProfile, LoginError> {
         let id = self.live.kakao_id().ok_or(LoginError::NotSignedIn)?;
+        let installs = self.live.installs();
         let result = self
             .live
             .with_token("user_me", &self.kakao, &*self.clock, |token| async move {
@@ -502,12 +547,28 @@ impl KakaoLogin {
             Some(_) => None,
             None => self.fetch_thumbnail(&profile).await,
         };
+        // A login or consent that completed meanwhile read a newer profile:
+        // this one is dropped. (A refresh of the token does not count.)
+        if self.live.kakao_id() != Some(id) || self.live.installs() != installs {
+            tracing::info!("the session changed while the profile was read; dropped");
+            return self
+                .live
+                .profile()
+                .map(|c| c.to_public())
+                .ok_or(LoginError::NotSignedIn);
+        }
         let now = self.clock.now();
-        let cached = lock(&self.cache)
-            .update_profile(&profile, thumbnail.as_ref(), now)?
-            .ok_or(LoginError::NotSignedIn)?;
+        let cached = {
+            let cache = lock(&self.cache);
+            match cache.update_profile(&profile, thumbnail.as_ref(), now)? {
+                Some(cached) => cached,
+                // The row went missing (the file was replaced): written anew,
+                // as at a login.
+                None => cache.upsert_login(&profile, thumbnail.as_ref(), now)?,
+            }
+        };
         let public = cached.to_public();
-        self.live.set_profile(cached);
+        self.live.set_profile(cached, installs);
         tracing::info!("profile refreshed");
         Ok(public)
     }
@@ -519,15 +580,18 @@ impl KakaoLogin {
     /// # Errors
     /// As [`KakaoLogin::refresh_profile`].
     pub async fn refresh_stale_profile(&self, max_age: Duration) -> Result<bool, LoginError> {
-        let Some(cached) = self.live.profile() else {
+        if !self.live.is_signed_in() {
             return Ok(false);
-        };
-        let age = self
-            .clock
-            .now()
-            .duration_since(cached.fetched_at)
-            .unwrap_or_default();
-        if age < max_age {
+        }
+        // No cached profile at all is as stale as it gets.
+        let fresh = self.live.profile().is_some_and(|cached| {
+            self.clock
+                .now()
+                .duration_since(cached.fetched_at)
+                .unwrap_or_default()
+                < max_age
+        });
+        if fresh {
             return Ok(false);
         }
         self.refresh_profile().await.map(|_| true)
@@ -535,30 +599,51 @@ impl KakaoLogin {
 
     /// While Kakao stays unreachable (the offline badge), asks again after
     /// each of [`recheck_delays`]; when it answers, reads the profile if it
-    /// is older than `max_age`. Returns `true` when Kakao became reachable
-    /// (the view changed), `false` when the session ended or the delays ran
-    /// out. A focus of the window or the retry action asks at once instead
-    /// ([`KakaoLogin::verify_session`]).
-    pub async fn recheck_while_offline(&self, max_age: Duration) -> bool {
-        for delay in recheck_delays() {
-            if !self.live.is_signed_in() || !self.live.is_offline() {
-                return false;
+    /// is older than `max_age`. A focus of the window or the retry action
+    /// asks at once instead ([`KakaoLogin::verify_session`]).
+    pub async fn recheck_while_offline(&self, max_age: Duration) -> Recheck {
+        self.recheck_while_offline_after(recheck_delays(), max_age)
+            .await
+    }
+
+    /// [`KakaoLogin::recheck_while_offline`] with the given waits.
+    pub async fn recheck_while_offline_after(
+        &self,
+        delays: impl IntoIterator<Item = Duration>,
+        max_age: Duration,
+    ) -> Recheck {
+        for delay in delays {
+            if !self.live.is_signed_in() {
+                return Recheck::Ended(None);
+            }
+            if !self.live.is_offline() {
+                return Recheck::Reachable(None);
             }
             tokio::time::sleep(delay).await;
             if !self.live.is_offline() {
                 // Someone else's check (a focus, the retry) got through.
-                return true;
+                return Recheck::Reachable(None);
             }
             tracing::debug!("asking Kakao again after it could not be reached");
-            if self.verify_session().await.is_ok() && !self.live.is_offline() {
-                tracing::info!("Kakao is reachable again");
-                if let Err(error) = self.refresh_stale_profile(max_age).await {
-                    tracing::info!(code = %error.code(), "the profile could not be read");
+            match self.verify_session().await {
+                Err(error) => {
+                    // Kakao answered, and the answer was no (the refresh
+                    // token is gone, a limit, a config error).
+                    return if self.live.is_signed_in() {
+                        Recheck::Reachable(Some(error))
+                    } else {
+                        Recheck::Ended(Some(error))
+                    };
                 }
-                return true;
+                Ok(()) if !self.live.is_offline() => {
+                    tracing::info!("Kakao is reachable again");
+                    let read = self.refresh_stale_profile(max_age).await;
+                    return Recheck::Reachable(read.err().filter(|e| !e.is_unreachable()));
+                }
+                Ok(()) => {}
             }
         }
-        false
+        Recheck::GaveUp
     }
 
     /// Restores the session from the vault at start-up, without the network:
@@ -617,7 +702,7 @@ impl KakaoLogin {
                     &self.config.scopes,
                     &consent.required,
                 ),
-                consent_declined: consent.declined,
+                consent_note: consent.last,
             };
         }
         let continue_as = match self.most_recent_profile() {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use kakao_desk_core::login::LoginSnapshot;
+use kakao_desk_core::login::{ConsentNote, ConsentOutcome, LoginSnapshot, Recheck};
 use kakao_desk_core::{ErrorCode, login::ConsentOffer};
 use kakao_emulator::{Fault, FaultMode, fixture_ids};
 
@@ -18,13 +18,13 @@ async fn rig_without_birthday() -> TestResult<Rig> {
     Rig::with(setup).await
 }
 
-fn card(rig: &Rig) -> TestResult<(Vec<ConsentOffer>, Option<String>)> {
+fn card(rig: &Rig) -> TestResult<(Vec<ConsentOffer>, Option<ConsentNote>)> {
     match rig.login.snapshot() {
         LoginSnapshot::SignedIn {
             consent_offers,
-            consent_declined,
+            consent_note,
             ..
-        } => Ok((consent_offers, consent_declined)),
+        } => Ok((consent_offers, consent_note)),
         other => Err(format!("signed in expected: {other:?}").into()),
     }
 }
@@ -67,9 +67,16 @@ async fn adding_the_birthday_asks_for_just_it_and_keeps_the_session() -> TestRes
     let birthday = profile.birthday.ok_or("the birthday is there now")?;
     assert_eq!(birthday.date, "1992-07-04");
     assert_eq!(profile.kakao_id, first.kakao_id, "the same account");
-    let (offered, declined) = card(&rig)?;
+    let (offered, note) = card(&rig)?;
     assert!(offered.is_empty(), "nothing left to add: {offered:?}");
-    assert_eq!(declined, None);
+    assert_eq!(
+        note,
+        Some(ConsentNote {
+            offer: "birthday".into(),
+            outcome: ConsentOutcome::Added,
+        }),
+        "the card can say it was added"
+    );
     // The cache has it, so a restart shows it offline.
     let restarted = rig.open_login()?;
     let restored = restarted.restore_session().await?.ok_or("restored")?;
@@ -103,15 +110,13 @@ async fn declining_keeps_everything_and_the_card_says_so() -> TestResult {
             ),
         )
         .await?;
-    assert_eq!(
-        outcome.err().map(|e| e.code()),
-        Some(ErrorCode::LoginCancelled)
-    );
+    let refused = outcome.err().ok_or("a decline is no success")?;
+    assert!(refused.is_consent_declined(), "no error to show: {refused}");
     assert!(rig.login.is_signed_in(), "still signed in");
-    let (offered, declined) = card(&rig)?;
+    let (offered, note) = card(&rig)?;
     assert_eq!(
-        declined.as_deref(),
-        Some("birthday"),
+        note.map(|n| (n.offer, n.outcome)),
+        Some(("birthday".to_owned(), ConsentOutcome::Declined)),
         "the card says it was declined"
     );
     assert_eq!(offered.len(), 1, "and still offers it");
@@ -283,5 +288,62 @@ async fn a_stale_profile_is_read_again_without_a_new_token() -> TestResult {
         ),
         "Kakao answering again clears the badge"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_recheck_that_finds_the_session_gone_says_so() -> TestResult {
+    let rig = Rig::new().await?;
+    rig.log_in().await?;
+    rig.emulator.faults().inject(
+        "/v1/user/access_token_info",
+        Fault::ServerError,
+        FaultMode::Always,
+    );
+    assert!(rig.login.check_session().await.is_err());
+    assert!(matches!(
+        rig.login.snapshot(),
+        LoginSnapshot::SignedIn { offline: true, .. }
+    ));
+    // Kakao comes back, but the refresh token has died meanwhile.
+    rig.emulator.faults().clear_all();
+    rig.advance(Duration::from_secs(61 * 24 * 3600));
+    let outcome = rig
+        .login
+        .recheck_while_offline_after([Duration::ZERO], Duration::from_secs(3600))
+        .await;
+    match outcome {
+        Recheck::Ended(Some(error)) => assert_eq!(error.code(), ErrorCode::SessionExpired),
+        other => return Err(format!("the user must hear the session ended: {other:?}").into()),
+    }
+    assert!(!rig.login.is_signed_in());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_recheck_that_reaches_kakao_clears_the_badge() -> TestResult {
+    let rig = Rig::new().await?;
+    rig.log_in().await?;
+    rig.emulator.faults().inject(
+        "/v1/user/access_token_info",
+        Fault::ServerError,
+        FaultMode::Always,
+    );
+    assert!(rig.login.check_session().await.is_err());
+    let still_down = rig
+        .login
+        .recheck_while_offline_after([Duration::ZERO; 2], Duration::from_secs(3600))
+        .await;
+    assert!(matches!(still_down, Recheck::GaveUp), "{still_down:?}");
+    rig.emulator.faults().clear_all();
+    let back = rig
+        .login
+        .recheck_while_offline_after([Duration::ZERO], Duration::from_secs(3600))
+        .await;
+    assert!(matches!(back, Recheck::Reachable(None)), "{back:?}");
+    assert!(matches!(
+        rig.login.snapshot(),
+        LoginSnapshot::SignedIn { offline: false, .. }
+    ));
     Ok(())
 }
