@@ -135,6 +135,10 @@
       badge.title = t("profile.offlineHint");
       $("retry-connection").hidden = !session.offline;
       renderConsent(session);
+      for (const button of document.querySelectorAll("[data-testid='withdraw-consent']")) {
+        button.setAttribute("aria-label", t("profile.withdrawLabel", { item: t(itemKey(button.dataset.scope)) }));
+        button.disabled = state.busy;
+      }
       if (nickname) benchMark("profile-rendered");
     }
     if (session.state !== "waiting") resetTrouble();
@@ -381,6 +385,13 @@
   $("refresh-profile").addEventListener("click", () =>
     run("refresh_profile", {}, () => showStatus("status.refreshed")));
   $("retry-connection").addEventListener("click", () => run("retry_connection"));
+  for (const button of document.querySelectorAll("[data-testid='withdraw-consent']")) {
+    const item = button.dataset.scope;
+    button.addEventListener("click", () => {
+      clearError();
+      run("withdraw_consent", { item }, () => showStatus("status.withdrawn", { itemKey: itemKey(item) }));
+    });
+  }
   $("unlink").addEventListener("click", () => $("unlink-dialog").showModal());
   $("unlink-dialog").addEventListener("close", () => {
     if ($("unlink-dialog").returnValue === "confirm") {

@@ -105,6 +105,18 @@ pub async fn add_consent(handle: State<'_, LoginHandle>, offer: String) -> Resul
     Ok(())
 }
 
+/// Withdraws an item the user shared (`birthday`, `account_email`) at Kakao;
+/// the card then drops it and offers to add it back.
+#[tauri::command]
+pub async fn withdraw_consent(
+    handle: State<'_, LoginHandle>,
+    item: String,
+) -> Result<(), IpcError> {
+    let result = handle.login()?.withdraw_consent(&item).await;
+    handle.publish();
+    result.map(drop).map_err(|e| handle.login_error(&e))
+}
+
 /// Reads the signed-in profile from Kakao again (no new login, no new token
 /// unless the access token must be refreshed).
 #[tauri::command]
@@ -228,7 +240,7 @@ mod tests {
     #[test]
     fn the_page_is_granted_the_apps_own_commands_and_nothing_else() {
         let allowed = app_permissions();
-        assert_eq!(allowed.len(), 12, "one permission per command: {allowed:?}");
+        assert_eq!(allowed.len(), 13, "one permission per command: {allowed:?}");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities");
         let mut capabilities = 0;
         for entry in std::fs::read_dir(&dir).expect("capabilities") {

@@ -155,6 +155,7 @@ pub fn run() {
             commands::add_consent,
             commands::refresh_profile,
             commands::retry_connection,
+            commands::withdraw_consent,
         ])
         .run(context)
         .expect("Kakao Desk could not start");

@@ -238,3 +238,44 @@ async fn consent_from_another_account_is_refused_and_said() {
     desktop.screenshot(&app, "en-wrong-account").await;
     app.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_birthday_is_withdrawn_from_the_card() {
+    let (emulator, desktop) = bridge_desktop("withdraw", Some(SOLAR_USER), "agree", None).await;
+    let app = desktop.open_app(&[]).await;
+    log_in(&app).await;
+    wait_for_text(
+        &app,
+        "[data-testid='profile-birthday']",
+        "November 30, 1990",
+    )
+    .await;
+    click(
+        &app,
+        "[data-testid='withdraw-consent'][data-scope='birthday']",
+    )
+    .await;
+    wait_for_text(
+        &app,
+        "[data-testid='add-consent'][data-scope='birthday']",
+        "Add birthday",
+    )
+    .await;
+    assert!(
+        !visible(&app, "[data-testid='profile-birthday']").await,
+        "the card no longer shows it"
+    );
+    wait_for_text(
+        &app,
+        "[data-testid='status']",
+        "You no longer share your birthday. You can add it again any time.",
+    )
+    .await;
+    assert_eq!(
+        emulator.requests().to_path("/v2/user/revoke/scopes").len(),
+        1,
+        "withdrawn at Kakao"
+    );
+    desktop.screenshot(&app, "en-withdrawn").await;
+    app.close().await.expect("close");
+}

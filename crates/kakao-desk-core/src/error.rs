@@ -81,6 +81,8 @@ pub enum ErrorCode {
     /// Additional consent was given by another Kakao account than the
     /// signed-in one.
     WrongAccount,
+    /// The user tried to withdraw an item the app requires.
+    NotRevocable,
     /// No OS keychain is available to hold the vault key.
     KeychainUnavailable,
     /// Local storage (the profile cache or the session vault) failed.
@@ -95,7 +97,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in a stable order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::LoginCancelled,
         Self::LoginTimeout,
         Self::StateMismatch,
@@ -108,6 +110,7 @@ impl ErrorCode {
         Self::SessionExpired,
         Self::ConsentRequired,
         Self::WrongAccount,
+        Self::NotRevocable,
         Self::KeychainUnavailable,
         Self::Storage,
         Self::PortUnavailable,
@@ -129,6 +132,7 @@ impl ErrorCode {
             Self::SessionExpired => "session_expired",
             Self::ConsentRequired => "consent_required",
             Self::WrongAccount => "wrong_account",
+            Self::NotRevocable => "not_revocable",
             Self::KeychainUnavailable => "keychain_unavailable",
             Self::Storage => "storage",
             Self::PortUnavailable => "port_unavailable",
@@ -219,6 +223,12 @@ impl ErrorCode {
             }
             (Self::WrongAccount, Language::En) => {
                 "You agreed with a different Kakao account in the browser, so nothing was changed. Check which Kakao account the browser is signed in to, then try again."
+            }
+            (Self::NotRevocable, Language::Ko) => {
+                "이 항목은 앱에 꼭 필요해서 철회할 수 없습니다. 앱과의 연결을 모두 끊으려면 '연결 끊기'를 누르세요."
+            }
+            (Self::NotRevocable, Language::En) => {
+                "The app requires this item, so it cannot be withdrawn. To remove the app from your Kakao account, press \"Disconnect\"."
             }
             (Self::KeychainUnavailable, Language::Ko) => {
                 "시스템 키체인을 사용할 수 없어 로그인 상태를 이 실행 동안만 유지합니다. 키체인(예: GNOME 키링)을 켜면 다음 실행에도 유지됩니다."

@@ -44,6 +44,10 @@ pub struct EmulatorConfig {
     /// name, else KOE205 (`docs/kakao-api.md` §1.3). `None`: every item some
     /// fixture user has configured, plus `openid` when [`Self::openid`] is on.
     pub consent_items: Option<Vec<String>>,
+    /// Consent items the app's console makes required: a user cannot
+    /// withdraw them (`/v2/user/revoke/scopes` answers -3). `None`: the
+    /// profile items (`profile`, `profile_nickname`, `profile_image`).
+    pub required_items: Option<Vec<String>>,
     /// The `iss` of id_tokens and the `issuer` of discovery. `None`: the
     /// emulator's base URL. `Some("https://kauth.kakao.com")` makes the
     /// emulator claim Kakao's literal issuer while it runs on loopback, so a
@@ -85,6 +89,7 @@ impl Default for EmulatorConfig {
             app_id: 1_234_567,
             openid: true,
             consent_items: None,
+            required_items: None,
             issuer: None,
             users: Users::default_fixtures(),
             auto_consent: None,

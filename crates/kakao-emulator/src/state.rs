@@ -71,6 +71,8 @@ pub(crate) struct Shared {
     pub openid: bool,
     /// What an authorize `scope` may name (see [`EmulatorConfig::consent_items`]).
     pub consent_items: Vec<String>,
+    /// What a user may not withdraw (see [`EmulatorConfig::required_items`]).
+    pub required_items: Vec<String>,
     /// `iss` of id_tokens and discovery's `issuer`.
     pub issuer: String,
     pub users: Users,
@@ -187,6 +189,12 @@ impl EmulatorState {
                 app_id: config.app_id,
                 openid: config.openid,
                 consent_items,
+                required_items: config.required_items.unwrap_or_else(|| {
+                    crate::users::REQUIRED_ITEMS
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .collect()
+                }),
                 issuer,
                 users: config.users,
                 access_ttl: config.access_ttl,

@@ -20,7 +20,9 @@ use url::Url;
 use zeroize::Zeroizing;
 
 pub use error::KakaoError;
-pub use types::{AccessTokenInfo, Discovery, MAX_TOKEN_LIFETIME_SECS, TokenSet};
+pub use types::{
+    AccessTokenInfo, Discovery, MAX_TOKEN_LIFETIME_SECS, ScopeInfo, ScopesAnswer, TokenSet,
+};
 use user_me::UserMeResponse;
 
 use crate::ErrorCode;
@@ -232,6 +234,44 @@ impl KakaoClient {
     /// A [`KakaoError`].
     pub async fn unlink(&self, token: &AccessToken) -> Result<(), KakaoError> {
         self.post_with_token("/v1/user/unlink", token).await
+    }
+
+    /// `GET /v2/user/scopes` (`docs/kakao-api.md` §5.5): the consent items
+    /// and whether the user agreed.
+    ///
+    /// # Errors
+    /// A [`KakaoError`]; -401 means the access token needs a refresh.
+    pub async fn user_scopes(&self, token: &AccessToken) -> Result<ScopesAnswer, KakaoError> {
+        let request = self
+            .http
+            .get(self.api.endpoint("/v2/user/scopes"))
+            .bearer_auth(token.secret());
+        let (status, body) = self
+            .send(request, "/v2/user/scopes", MAX_JSON_BYTES)
+            .await?;
+        parse(status, &body)
+    }
+
+    /// `POST /v2/user/revoke/scopes` with `scopes=["…"]` (§5.5): withdraws
+    /// optional consent items. The tokens stay valid.
+    ///
+    /// # Errors
+    /// A [`KakaoError`] (`-3` for a required item, `-2` for an unknown one).
+    pub async fn revoke_scopes(
+        &self,
+        token: &AccessToken,
+        scopes: &[String],
+    ) -> Result<ScopesAnswer, KakaoError> {
+        let list = serde_json::to_string(scopes).unwrap_or_else(|_| "[]".to_owned());
+        let request = self
+            .http
+            .post(self.api.endpoint("/v2/user/revoke/scopes"))
+            .form(&[("scopes", list.as_str())])
+            .bearer_auth(token.secret());
+        let (status, body) = self
+            .send(request, "/v2/user/revoke/scopes", MAX_JSON_BYTES)
+            .await?;
+        parse(status, &body)
     }
 
     async fn post_with_token(

@@ -97,6 +97,28 @@ pub struct AccessTokenInfo {
     pub app_id: i64,
 }
 
+/// `GET /v2/user/scopes` and `POST /v2/user/revoke/scopes`
+/// (`docs/kakao-api.md` §5.5): the app's consent items and the user's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ScopesAnswer {
+    /// The items.
+    #[serde(default)]
+    pub scopes: Vec<ScopeInfo>,
+}
+
+/// One consent item of [`ScopesAnswer`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ScopeInfo {
+    /// Kakao's scope id.
+    pub id: String,
+    /// Whether the user agreed.
+    #[serde(default)]
+    pub agreed: bool,
+    /// Whether the user may withdraw it (present only beside `agreed`).
+    #[serde(default)]
+    pub revocable: Option<bool>,
+}
+
 /// The parts of the OIDC discovery document the client uses
 /// ([OpenID Connect Discovery §3], `docs/kakao-api.md` §7.1).
 ///

@@ -71,6 +71,9 @@ pub enum LoginError {
     /// The UI asked for a consent offer the card does not make.
     #[error("no such consent offer")]
     NoSuchOffer,
+    /// The item is required by the app's console: it cannot be withdrawn.
+    #[error("the consent item is required and cannot be withdrawn")]
+    NotRevocable,
     /// The user declined additional consent on Kakao's page: nothing
     /// changed, and the card says so (no error to show).
     #[error("additional consent was declined")]
@@ -93,6 +96,7 @@ impl LoginError {
                 ErrorCode::Internal
             }
             Self::OtherAccount => ErrorCode::WrongAccount,
+            Self::NotRevocable => ErrorCode::NotRevocable,
             Self::NotSignedIn => ErrorCode::SessionExpired,
             Self::Withdrawn | Self::ConsentDeclined => ErrorCode::LoginCancelled,
             Self::TimedOut | Self::NoAttempt => ErrorCode::LoginTimeout,

@@ -507,6 +507,55 @@ impl KakaoLogin {
         Ok(attempt)
     }
 
+    /// Withdraws an item the user shared (`birthday` with its year, or
+    /// `account_email`) at Kakao (`/v2/user/revoke/scopes`), then reads the
+    /// profile again, so the card drops the value and offers to add it back.
+    /// Only items Kakao says the user agreed to and may withdraw are sent.
+    ///
+    /// # Errors
+    /// `session_expired` when not signed in; `not_revocable` when the app's
+    /// console makes the item required (nothing changes); `internal` for an
+    /// item the card does not show; Kakao's errors.
+    pub async fn withdraw_consent(&self, item: &str) -> Result<PublicProfile, LoginError> {
+        self.live.kakao_id().ok_or(LoginError::NotSignedIn)?;
+        let scopes: &[&str] = match item {
+            "birthday" => &["birthday", "birthyear"],
+            "account_email" => &["account_email"],
+            _ => return Err(LoginError::NoSuchOffer),
+        };
+        let known = self
+            .live
+            .with_token(
+                "user_scopes",
+                &self.kakao,
+                &*self.clock,
+                |token| async move { self.kakao.user_scopes(&token).await },
+            )
+            .await?;
+        let agreed: Vec<&crate::kakao::ScopeInfo> = known
+            .scopes
+            .iter()
+            .filter(|s| s.agreed && scopes.contains(&s.id.as_str()))
+            .collect();
+        if agreed.iter().any(|s| s.revocable == Some(false)) {
+            return Err(LoginError::NotRevocable);
+        }
+        let withdraw: Vec<String> = agreed.iter().map(|s| s.id.clone()).collect();
+        if !withdraw.is_empty() {
+            let list = &withdraw;
+            self.live
+                .with_token(
+                    "revoke_scopes",
+                    &self.kakao,
+                    &*self.clock,
+                    |token| async move { self.kakao.revoke_scopes(&token, list).await },
+                )
+                .await?;
+            tracing::info!(item, "consent withdrawn at Kakao");
+        }
+        self.refresh_profile().await
+    }
+
     /// Reads the signed-in user's profile again (`/v2/user/me`, refreshing
     /// the access token only on -401 as every call does) and updates the
     /// cache and the card; `last_login_at` stays. No token is issued

@@ -347,3 +347,73 @@ async fn a_recheck_that_reaches_kakao_clears_the_badge() -> TestResult {
     ));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_shared_birthday_can_be_withdrawn_and_added_back() -> TestResult {
+    let mut setup = Setup::default();
+    setup.emulator.auto_consent = Some(fixture_ids::SOLAR_BIRTHDAY_WITH_YEAR);
+    let rig = Rig::with(setup).await?;
+    let first = rig.log_in().await?;
+    assert!(first.birthday.is_some());
+    let tokens_before = rig.requests("/oauth/token").len();
+
+    let withdrawn = rig.login.withdraw_consent("birthday").await?;
+    assert_eq!(withdrawn.birthday, None, "the card drops the birthday");
+    let revoked = rig.requests("/v2/user/revoke/scopes");
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        revoked[0].param("scopes"),
+        Some(r#"["birthyear","birthday"]"#),
+        "the item with its year, as Kakao lists them"
+    );
+    assert_eq!(
+        rig.requests("/oauth/token").len(),
+        tokens_before,
+        "no new token"
+    );
+    let (offered, _) = card(&rig)?;
+    assert_eq!(
+        offered.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
+        ["birthday"],
+        "and offers to add it back"
+    );
+    // A restart shows the withdrawn state too.
+    let restarted = rig.open_login()?;
+    let restored = restarted.restore_session().await?.ok_or("restored")?;
+    assert_eq!(restored.birthday, None);
+
+    let attempt = rig.login.begin_consent("birthday").await?;
+    let url = rig.browser.last().ok_or("opened")?;
+    let location = rig.authorize(&url).await?;
+    let back = rig.finish(attempt, &bridge_link(&location)).await??;
+    assert_eq!(back.birthday.map(|b| b.date).as_deref(), Some("1990-11-30"));
+
+    let unknown = rig.login.withdraw_consent("profile_nickname").await;
+    assert_eq!(unknown.err().map(|e| e.code()), Some(ErrorCode::Internal));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_required_item_is_not_withdrawn() -> TestResult {
+    let mut setup = Setup::default();
+    setup.emulator.auto_consent = Some(fixture_ids::SOLAR_BIRTHDAY_WITH_YEAR);
+    setup.emulator.required_items = Some(vec!["account_email".into()]);
+    let rig = Rig::with(setup).await?;
+    rig.log_in().await?;
+    let refused = rig.login.withdraw_consent("account_email").await;
+    assert_eq!(
+        refused.err().map(|e| e.code()),
+        Some(ErrorCode::NotRevocable)
+    );
+    assert!(
+        rig.requests("/v2/user/revoke/scopes").is_empty(),
+        "nothing was sent to withdraw"
+    );
+    assert!(
+        rig.login
+            .current_profile()
+            .is_some_and(|c| c.profile.email.is_some()),
+        "the email stays"
+    );
+    Ok(())
+}

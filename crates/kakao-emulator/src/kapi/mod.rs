@@ -11,8 +11,7 @@ use crate::params::Params;
 use crate::response::{KapiError, json_response};
 use crate::store::{TokenLookup, reported_secs};
 use crate::users::{
-    REQUIRED_ITEMS, agreed_scopes, configured_scopes, render, scope_label, select_properties,
-    userinfo_claims,
+    agreed_scopes, configured_scopes, render, scope_label, select_properties, userinfo_claims,
 };
 
 /// The user and grant behind a valid bearer token.
@@ -147,7 +146,7 @@ pub(crate) async fn userinfo(State(state): State<EmulatorState>, headers: Header
 /// `{id, scopes: [...]}` as `/v2/user/scopes` answers: every item the app
 /// has configured for this user, `revocable` only beside `agreed: true`
 /// (`docs/kakao-api.md` §5.5). `only`, when given, limits the list.
-fn scopes_body(user: &Value, id: i64, only: Option<&[String]>) -> Value {
+fn scopes_body(user: &Value, id: i64, only: Option<&[String]>, required: &[String]) -> Value {
     let agreed = agreed_scopes(user);
     let items: Vec<Value> = configured_scopes(user)
         .into_iter()
@@ -162,7 +161,7 @@ fn scopes_body(user: &Value, id: i64, only: Option<&[String]>) -> Value {
                 "agreed": is_agreed,
             });
             if is_agreed {
-                item["revocable"] = Value::Bool(!REQUIRED_ITEMS.contains(&scope.as_str()));
+                item["revocable"] = Value::Bool(!required.contains(&scope));
             }
             item
         })
@@ -194,12 +193,18 @@ pub(crate) async fn scopes(
         Ok(only) => only,
         Err(e) => return e.into_response(),
     };
-    let Some(user) = state.shared().account(caller.user_id) else {
+    let shared = state.shared();
+    let Some(user) = shared.account(caller.user_id) else {
         return KapiError::TOKEN_NOT_FOUND.into_response();
     };
     json_response(
         StatusCode::OK,
-        &scopes_body(&user, caller.user_id, only.as_deref()),
+        &scopes_body(
+            &user,
+            caller.user_id,
+            only.as_deref(),
+            &shared.required_items,
+        ),
     )
 }
 
@@ -235,7 +240,7 @@ pub(crate) async fn revoke_scopes(
             }),
         );
     }
-    if let Some(required) = wanted.iter().find(|s| REQUIRED_ITEMS.contains(&s.as_str())) {
+    if let Some(required) = wanted.iter().find(|s| shared.required_items.contains(s)) {
         return json_response(
             StatusCode::FORBIDDEN,
             &json!({
@@ -252,6 +257,6 @@ pub(crate) async fn revoke_scopes(
     drop(store);
     json_response(
         StatusCode::OK,
-        &scopes_body(&user, caller.user_id, Some(&wanted)),
+        &scopes_body(&user, caller.user_id, Some(&wanted), &shared.required_items),
     )
 }
