@@ -10,6 +10,16 @@ use crate::support::{click, text_of, wait_for, wait_for_text};
 
 const NO_BIRTHDAY: i64 = fixture_ids::BIRTHDAY_NOT_CONSENTED;
 
+/// The status line as it reads now (it may be empty).
+async fn status_now(app: &fantoccini::Client) -> String {
+    app.find(fantoccini::Locator::Css("[data-testid='status']"))
+        .await
+        .expect("the status line")
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_adds_the_birthday_and_sees_it_without_logging_out() {
     let (emulator, desktop) =
@@ -86,13 +96,7 @@ async fn declining_the_birthday_keeps_the_session_and_says_so() {
         "still signed in as before"
     );
     assert!(visible(&app, offer).await, "and it can be asked again");
-    let status = app
-        .find(fantoccini::Locator::Css("[data-testid='status']"))
-        .await
-        .expect("the status line")
-        .text()
-        .await
-        .unwrap_or_default();
+    let status = status_now(&app).await;
     assert!(
         !status.contains("로그인했습니다"),
         "a declined consent is no new login: {status}"
@@ -227,13 +231,7 @@ async fn consent_from_another_account_is_refused_and_said() {
         "정비공개",
         "the signed-in account stays"
     );
-    let status = app
-        .find(fantoccini::Locator::Css("[data-testid='status']"))
-        .await
-        .expect("the status line")
-        .text()
-        .await
-        .unwrap_or_default();
+    let status = status_now(&app).await;
     assert!(!status.contains("added"), "nothing was added: {status}");
     desktop.screenshot(&app, "en-wrong-account").await;
     app.close().await.expect("close");

@@ -27,7 +27,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row};
 use rusqlite_migration::{M, Migrations};
 use thiserror::Error;
 use url::Url;
@@ -225,7 +225,6 @@ impl ProfileCache {
         thumbnail: Option<&Thumbnail>,
         now: SystemTime,
     ) -> Result<CachedProfile, CacheError> {
-        let birthday = profile.birthday.as_ref();
         self.conn.execute(
             r"
 INSERT INTO profile (
@@ -257,23 +256,7 @@ ON CONFLICT (kakao_id) DO UPDATE SET
     needs_agreement = excluded.needs_agreement,
     fetched_at = excluded.fetched_at
 ",
-            params![
-                profile.id.get(),
-                profile.nickname,
-                profile.is_default_nickname,
-                profile.thumbnail_url.as_ref().map(Url::as_str),
-                thumbnail.map(Thumbnail::bytes),
-                thumbnail.map(Thumbnail::content_type),
-                profile.profile_image_url.as_ref().map(Url::as_str),
-                profile.is_default_image,
-                profile.email,
-                profile.email_verified,
-                birthday.map(Birthday::to_iso),
-                birthday.map(|b| b.calendar().as_kakao_str()),
-                birthday.is_some_and(Birthday::is_leap_month),
-                unix_millis(now),
-                scope_list(profile),
-            ],
+            RowValues::of(profile, thumbnail, now).params().as_slice(),
         )?;
         self.get(profile.id)?
             .ok_or(CacheError::InvalidRow("the row just written is missing"))
@@ -293,7 +276,6 @@ ON CONFLICT (kakao_id) DO UPDATE SET
         thumbnail: Option<&Thumbnail>,
         now: SystemTime,
     ) -> Result<Option<CachedProfile>, CacheError> {
-        let birthday = profile.birthday.as_ref();
         let updated = self.conn.execute(
             r"
 UPDATE profile SET
@@ -319,23 +301,7 @@ UPDATE profile SET
     fetched_at = ?14
 WHERE kakao_id = ?1
 ",
-            params![
-                profile.id.get(),
-                profile.nickname,
-                profile.is_default_nickname,
-                profile.thumbnail_url.as_ref().map(Url::as_str),
-                thumbnail.map(Thumbnail::bytes),
-                thumbnail.map(Thumbnail::content_type),
-                profile.profile_image_url.as_ref().map(Url::as_str),
-                profile.is_default_image,
-                profile.email,
-                profile.email_verified,
-                birthday.map(Birthday::to_iso),
-                birthday.map(|b| b.calendar().as_kakao_str()),
-                birthday.is_some_and(Birthday::is_leap_month),
-                unix_millis(now),
-                scope_list(profile),
-            ],
+            RowValues::of(profile, thumbnail, now).params().as_slice(),
         )?;
         if updated == 0 {
             return Ok(None);
@@ -398,6 +364,62 @@ const COLUMNS: &str = "kakao_id, nickname, is_default_nickname, thumbnail_url, t
      thumbnail_content_type, profile_image_url, is_default_image, email, email_verified, \
      birthday, birthday_calendar, birthday_leap_month, first_login_at, last_login_at, \
      needs_agreement, fetched_at";
+
+/// A profile as the write statements bind it: `?1` … `?15` of
+/// [`ProfileCache::upsert_login`] and [`ProfileCache::update_profile`].
+struct RowValues<'a> {
+    profile: &'a KakaoProfile,
+    id: i64,
+    thumbnail_url: Option<&'a str>,
+    thumbnail_bytes: Option<&'a [u8]>,
+    thumbnail_type: Option<&'a str>,
+    profile_image_url: Option<&'a str>,
+    birthday: Option<String>,
+    calendar: Option<&'static str>,
+    leap_month: bool,
+    now: i64,
+    needs_agreement: String,
+}
+
+impl<'a> RowValues<'a> {
+    fn of(profile: &'a KakaoProfile, thumbnail: Option<&'a Thumbnail>, now: SystemTime) -> Self {
+        let birthday = profile.birthday.as_ref();
+        Self {
+            profile,
+            id: profile.id.get(),
+            thumbnail_url: profile.thumbnail_url.as_ref().map(Url::as_str),
+            thumbnail_bytes: thumbnail.map(Thumbnail::bytes),
+            thumbnail_type: thumbnail.map(Thumbnail::content_type),
+            profile_image_url: profile.profile_image_url.as_ref().map(Url::as_str),
+            birthday: birthday.map(Birthday::to_iso),
+            calendar: birthday.map(|b| b.calendar().as_kakao_str()),
+            leap_month: birthday.is_some_and(Birthday::is_leap_month),
+            now: unix_millis(now),
+            needs_agreement: scope_list(profile),
+        }
+    }
+
+    fn params(&self) -> [&dyn rusqlite::ToSql; 15] {
+        let p = self.profile;
+        [
+            &self.id,
+            &p.nickname,
+            &p.is_default_nickname,
+            &self.thumbnail_url,
+            &self.thumbnail_bytes,
+            &self.thumbnail_type,
+            &self.profile_image_url,
+            &p.is_default_image,
+            &p.email,
+            &p.email_verified,
+            &self.birthday,
+            &self.calendar,
+            &self.leap_month,
+            &self.now,
+            &self.needs_agreement,
+        ]
+    }
+}
 
 /// The consent items still needed, as stored: Kakao scope ids, space-separated.
 fn scope_list(profile: &KakaoProfile) -> String {

@@ -291,8 +291,8 @@ async fn a_stale_profile_is_read_again_without_a_new_token() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_recheck_that_finds_the_session_gone_says_so() -> TestResult {
+/// Signed in, and Kakao down at the last check: the offline badge.
+async fn offline_rig() -> TestResult<Rig> {
     let rig = Rig::new().await?;
     rig.log_in().await?;
     rig.emulator.faults().inject(
@@ -305,6 +305,12 @@ async fn a_recheck_that_finds_the_session_gone_says_so() -> TestResult {
         rig.login.snapshot(),
         LoginSnapshot::SignedIn { offline: true, .. }
     ));
+    Ok(rig)
+}
+
+#[tokio::test]
+async fn a_recheck_that_finds_the_session_gone_says_so() -> TestResult {
+    let rig = offline_rig().await?;
     // Kakao comes back, but the refresh token has died meanwhile.
     rig.emulator.faults().clear_all();
     rig.advance(Duration::from_secs(61 * 24 * 3600));
@@ -322,14 +328,7 @@ async fn a_recheck_that_finds_the_session_gone_says_so() -> TestResult {
 
 #[tokio::test]
 async fn a_recheck_that_reaches_kakao_clears_the_badge() -> TestResult {
-    let rig = Rig::new().await?;
-    rig.log_in().await?;
-    rig.emulator.faults().inject(
-        "/v1/user/access_token_info",
-        Fault::ServerError,
-        FaultMode::Always,
-    );
-    assert!(rig.login.check_session().await.is_err());
+    let rig = offline_rig().await?;
     let still_down = rig
         .login
         .recheck_while_offline_after([Duration::ZERO; 2], Duration::from_secs(3600))
