@@ -225,6 +225,11 @@ pub struct Config {
     /// The id_token issuer the app trusts (`KAKAO_OIDC_ISSUER`): by default
     /// the auth base URL, which is Kakao's issuer `https://kauth.kakao.com`.
     pub issuer: String,
+    /// The logout redirect URI registered in the console (카카오 로그인 >
+    /// 로그아웃 리다이렉트 URI; `KAKAO_LOGOUT_REDIRECT_URI`): where Kakao
+    /// sends the browser after signing it out of the Kakao Account. Without
+    /// one the app does not offer that sign-out (Kakao would show KOE007).
+    pub logout_redirect_uri: Option<Url>,
 }
 
 /// What the layers said.
@@ -338,12 +343,16 @@ impl Config {
             scopes,
             oidc,
             issuer,
+            logout_redirect_uri: get("KAKAO_LOGOUT_REDIRECT_URI")
+                .map(|uri| parse_secure("KAKAO_LOGOUT_REDIRECT_URI", &uri))
+                .transpose()?,
         })))
     }
 
     /// The configuration of demo mode: both Kakao hosts are the bundled
     /// emulator at `emulator_base`, which also serves the bridge page at
-    /// `redirect_uri`, so the deep-link path runs end to end.
+    /// `redirect_uri`, so the deep-link path runs end to end, and the page
+    /// after a browser sign-out at `logout_redirect_uri`.
     ///
     /// # Errors
     /// [`ConfigError`] when the emulator's URLs are not loopback http(s).
@@ -351,6 +360,7 @@ impl Config {
         emulator_base: &Url,
         client_id: impl Into<String>,
         redirect_uri: &Url,
+        logout_redirect_uri: Option<&Url>,
         scopes: Vec<String>,
     ) -> Result<Self, ConfigError> {
         let auth_base_url = BaseUrl::parse("KAKAO_AUTH_BASE_URL", emulator_base.as_str())?;
@@ -364,6 +374,9 @@ impl Config {
             api_base_url: BaseUrl::parse("KAKAO_API_BASE_URL", emulator_base.as_str())?,
             scopes,
             oidc: true,
+            logout_redirect_uri: logout_redirect_uri
+                .map(|uri| parse_secure("KAKAO_LOGOUT_REDIRECT_URI", uri.as_str()))
+                .transpose()?,
         })
     }
 }
@@ -750,7 +763,8 @@ mod tests {
     fn demo_mode_points_both_hosts_at_the_emulator() {
         let base = Url::parse("http://127.0.0.1:4567").expect("valid");
         let bridge = Url::parse("http://127.0.0.1:4567/bridge/kakao/callback").expect("valid");
-        let config = Config::demo(&base, "demo-key", &bridge, vec![]).expect("loopback is allowed");
+        let config =
+            Config::demo(&base, "demo-key", &bridge, None, vec![]).expect("loopback is allowed");
         assert_eq!(
             config.auth_base_url, config.api_base_url,
             "one emulator serves both hosts"
@@ -767,7 +781,7 @@ mod tests {
         );
         let remote = Url::parse("http://example.com").expect("valid");
         assert!(
-            Config::demo(&remote, "k", &bridge, vec![]).is_err(),
+            Config::demo(&remote, "k", &bridge, None, vec![]).is_err(),
             "plain http only on loopback"
         );
     }

@@ -350,12 +350,19 @@ impl SessionRecord {
         now + REFRESH_MARGIN >= self.access_expires_at
     }
 
-    /// The explicit serialization sealed into the vault (versioned JSON).
+    /// The explicit serialization of one account's session (versioned
+    /// JSON): what a vault held before several accounts, and each entry of
+    /// a [`SessionSet`] now.
     ///
     /// # Security
     /// The bytes hold every token in clear: only the vault may see them.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let out = RecordOut {
+        // Serializing strings and integers into a Vec cannot fail.
+        Zeroizing::new(serde_json::to_vec(&self.to_out()).unwrap_or_default())
+    }
+
+    fn to_out(&self) -> RecordOut<'_> {
+        RecordOut {
             v: RECORD_VERSION,
             session_jwt: self.session_jwt.secret(),
             kakao_id: self.kakao_id.to_string(),
@@ -365,9 +372,7 @@ impl SessionRecord {
             refresh_expires_at: unix_seconds(self.refresh_expires_at),
             id_token: self.id_token.as_ref().map(IdToken::secret),
             scopes: &self.scopes,
-        };
-        // Serializing strings and integers into a Vec cannot fail.
-        Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
+        }
     }
 
     /// Reads what [`SessionRecord::to_bytes`] wrote.
@@ -376,6 +381,10 @@ impl SessionRecord {
     /// [`SessionError::Corrupt`] for anything else.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SessionError> {
         let raw: RecordIn = serde_json::from_slice(bytes).map_err(|_| SessionError::Corrupt)?;
+        Self::from_in(raw)
+    }
+
+    fn from_in(raw: RecordIn) -> Result<Self, SessionError> {
         if raw.v != RECORD_VERSION {
             return Err(SessionError::Corrupt);
         }
@@ -389,6 +398,118 @@ impl SessionRecord {
             id_token: raw.id_token.map(IdToken::new),
             scopes: raw.scopes,
         })
+    }
+}
+
+/// Version of the sealed set of sessions (several accounts).
+const SET_VERSION: u32 = 2;
+
+/// The most accounts kept signed in on one device. A login past it signs
+/// out, on this device only, the one used longest ago (its tokens expire at
+/// Kakao as usual); the sealed set stays well under the vault's size cap.
+pub const MAX_SIGNED_IN: usize = 20;
+
+/// Everything the vault keeps: the session of each Kakao account signed in
+/// on this device, most recently used first, and which one is in use.
+///
+/// One sealed record holds them all, so every change (a login, a switch, a
+/// refresh, a removal) is a single vault write under the two-slot scheme:
+/// the accounts and the pointer to the one in use can never disagree after a
+/// crash.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSet {
+    /// The account in use, if any (none after it logged out while others
+    /// stay signed in).
+    pub active: Option<KakaoId>,
+    /// The sessions, most recently used first; one per account.
+    pub sessions: Vec<SessionRecord>,
+}
+
+/// Which layout [`SessionSet::from_bytes`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetFormat {
+    /// The set written since several accounts.
+    Current,
+    /// One [`SessionRecord`] alone, as vaults held before several accounts:
+    /// read as a set of that one account, in use.
+    Single,
+}
+
+#[derive(Serialize)]
+struct SetOut<'a> {
+    v: u32,
+    active: Option<String>,
+    sessions: Vec<RecordOut<'a>>,
+}
+
+#[derive(Deserialize)]
+struct SetIn {
+    active: Option<String>,
+    sessions: Vec<RecordIn>,
+}
+
+#[derive(Deserialize)]
+struct Version {
+    v: u32,
+}
+
+impl SessionSet {
+    /// True when no account is signed in.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// The serialization sealed into the vault (versioned JSON).
+    ///
+    /// # Security
+    /// The bytes hold every token in clear: only the vault may see them.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let out = SetOut {
+            v: SET_VERSION,
+            active: self.active.map(|id| id.to_string()),
+            sessions: self.sessions.iter().map(SessionRecord::to_out).collect(),
+        };
+        Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
+    }
+
+    /// Reads what [`SessionSet::to_bytes`] wrote, or a single record from
+    /// before several accounts (then the set of that one account, in use).
+    ///
+    /// # Errors
+    /// [`SessionError::Corrupt`] for anything else: an unknown version, an
+    /// account twice, an active account without a session.
+    pub fn from_bytes(bytes: &[u8]) -> Result<(Self, SetFormat), SessionError> {
+        let version: Version = serde_json::from_slice(bytes).map_err(|_| SessionError::Corrupt)?;
+        if version.v == RECORD_VERSION {
+            let record = SessionRecord::from_bytes(bytes)?;
+            let set = Self {
+                active: Some(record.kakao_id),
+                sessions: vec![record],
+            };
+            return Ok((set, SetFormat::Single));
+        }
+        if version.v != SET_VERSION {
+            return Err(SessionError::Corrupt);
+        }
+        let raw: SetIn = serde_json::from_slice(bytes).map_err(|_| SessionError::Corrupt)?;
+        let sessions = raw
+            .sessions
+            .into_iter()
+            .map(SessionRecord::from_in)
+            .collect::<Result<Vec<_>, _>>()?;
+        let active = raw
+            .active
+            .map(|id| id.parse::<KakaoId>().map_err(|_| SessionError::Corrupt))
+            .transpose()?;
+        let mut ids: Vec<KakaoId> = sessions.iter().map(|r| r.kakao_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() != sessions.len()
+            || active.is_some_and(|id| !sessions.iter().any(|r| r.kakao_id == id))
+        {
+            return Err(SessionError::Corrupt);
+        }
+        Ok((Self { active, sessions }, SetFormat::Current))
     }
 }
 
@@ -489,6 +610,63 @@ mod tests {
             refresh_expires_at: at(5_183_999),
             id_token: Some(IdToken::new("id-1")),
             scopes: vec!["openid".into(), "profile_nickname".into()],
+        }
+    }
+
+    #[test]
+    fn a_set_round_trips_and_reads_a_single_record_from_before() {
+        let mut other = record();
+        other.kakao_id = KakaoId::new(42);
+        other.refresh_token = RefreshToken::new("rt-42");
+        let set = SessionSet {
+            active: Some(KakaoId::new(42)),
+            sessions: vec![other, record()],
+        };
+        let (back, format) = SessionSet::from_bytes(&set.to_bytes()).expect("readable");
+        assert_eq!(format, SetFormat::Current);
+        assert_eq!(back.active, Some(KakaoId::new(42)));
+        let ids: Vec<i64> = back.sessions.iter().map(|r| r.kakao_id.get()).collect();
+        assert_eq!(ids, [42, 9_007_199_254_740_993], "order is kept");
+        assert_eq!(back.sessions[0].refresh_token.secret(), "rt-42");
+
+        let (single, format) = SessionSet::from_bytes(&record().to_bytes()).expect("old layout");
+        assert_eq!(
+            format,
+            SetFormat::Single,
+            "a vault from before several accounts"
+        );
+        assert_eq!(single.active, Some(KakaoId::new(9_007_199_254_740_993)));
+        assert_eq!(single.sessions.len(), 1);
+        assert_eq!(single.sessions[0].access_token.secret(), "at-1");
+    }
+
+    #[test]
+    fn a_set_that_contradicts_itself_is_corrupt() {
+        let twice = SessionSet {
+            active: None,
+            sessions: vec![record(), record()],
+        };
+        assert_eq!(
+            SessionSet::from_bytes(&twice.to_bytes()).err(),
+            Some(SessionError::Corrupt),
+            "one session per account"
+        );
+        let dangling = SessionSet {
+            active: Some(KakaoId::new(5)),
+            sessions: vec![record()],
+        };
+        assert_eq!(
+            SessionSet::from_bytes(&dangling.to_bytes()).err(),
+            Some(SessionError::Corrupt),
+            "the account in use has a session"
+        );
+        for bytes in [&b"{\"v\":3}"[..], b"[]", b"{\"v\":2,\"sessions\":{}}"] {
+            assert_eq!(
+                SessionSet::from_bytes(bytes).err(),
+                Some(SessionError::Corrupt),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 

@@ -341,6 +341,24 @@ WHERE kakao_id = ?1
             .transpose()
     }
 
+    /// Up to `limit` cached accounts, the latest login first (the account
+    /// switcher).
+    ///
+    /// # Errors
+    /// A [`CacheError`] if SQLite fails or a row is invalid.
+    pub fn recent(&self, limit: usize) -> Result<Vec<CachedProfile>, CacheError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM profile ORDER BY last_login_at DESC, kakao_id LIMIT ?1"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement.query_map([limit], read_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row??);
+        }
+        Ok(out)
+    }
+
     /// Deletes the account's row (after an unlink) and checkpoints the WAL so
     /// the data leaves the log file too. Returns whether a row existed.
     ///
@@ -670,6 +688,21 @@ mod tests {
             stored.profile.thumbnail_url, moved.thumbnail_url,
             "the URL is still kept"
         );
+    }
+
+    #[test]
+    fn recent_lists_the_latest_logins_first_up_to_the_limit() {
+        let cache = ProfileCache::open_in_memory().unwrap();
+        for (id, when) in [(1, 100), (2, 300), (3, 200)] {
+            cache
+                .upsert_login(&KakaoProfile::new(KakaoId::new(id)), None, at(when))
+                .unwrap();
+        }
+        let ids =
+            |list: Vec<CachedProfile>| list.iter().map(|c| c.profile.id.get()).collect::<Vec<_>>();
+        assert_eq!(ids(cache.recent(10).unwrap()), [2, 3, 1]);
+        assert_eq!(ids(cache.recent(2).unwrap()), [2, 3], "bounded");
+        assert!(cache.recent(0).unwrap().is_empty());
     }
 
     #[test]

@@ -469,7 +469,7 @@ mod tests {
     fn bridge_config() -> Config {
         let base = url::Url::parse("http://127.0.0.1:9").expect("valid");
         let bridge = url::Url::parse("https://example.com/kakao/callback").expect("valid");
-        let mut config = Config::demo(&base, "client", &bridge, vec![]).expect("valid");
+        let mut config = Config::demo(&base, "client", &bridge, None, vec![]).expect("valid");
         config.redirect_mode = RedirectMode::Bridge;
         config
     }

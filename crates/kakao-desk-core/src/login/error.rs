@@ -78,6 +78,10 @@ pub enum LoginError {
     /// changed, and the card says so (no error to show).
     #[error("additional consent was declined")]
     ConsentDeclined,
+    /// A browser sign-out was asked for with no logout redirect URI
+    /// configured (the UI does not offer it then).
+    #[error("no logout redirect URI is configured")]
+    NoLogoutRedirect,
 }
 
 impl LoginError {
@@ -92,9 +96,11 @@ impl LoginError {
             Self::Cache(e) => e.code(),
             Self::Loopback(e) => e.code(),
             Self::Random(e) => e.code(),
-            Self::Browser(_) | Self::UserMismatch | Self::NoRefreshToken | Self::NoSuchOffer => {
-                ErrorCode::Internal
-            }
+            Self::Browser(_)
+            | Self::UserMismatch
+            | Self::NoRefreshToken
+            | Self::NoSuchOffer
+            | Self::NoLogoutRedirect => ErrorCode::Internal,
             Self::OtherAccount => ErrorCode::WrongAccount,
             Self::NotRevocable => ErrorCode::NotRevocable,
             Self::NotSignedIn => ErrorCode::SessionExpired,

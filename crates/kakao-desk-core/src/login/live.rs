@@ -1,6 +1,8 @@
 //! The live session: the signed-in user's record in memory and sealed in the
 //! vault, the profile shown for it, whether Kakao was reachable last time, and
-//! the token refresh policy.
+//! the token refresh policy; beside it, the sessions of the other accounts
+//! signed in on this device (several accounts), sealed with it as one
+//! [`SessionSet`].
 //!
 //! Refresh policy (`docs/kakao-api.md` §3, §8): only on -401 or when the
 //! access token expires within [`REFRESH_MARGIN`], never on a timer or at
@@ -24,8 +26,8 @@ use crate::kakao::{KakaoClient, KakaoError, TokenSet};
 use crate::profile::KakaoId;
 use crate::secret::AccessToken;
 use crate::session::{
-    REFRESH_MARGIN, SessionClaims, SessionError, SessionKey, SessionPolicy, SessionRecord, extend,
-    mint, validate,
+    MAX_SIGNED_IN, REFRESH_MARGIN, SessionClaims, SessionError, SessionKey, SessionPolicy,
+    SessionRecord, SessionSet, SetFormat, extend, mint, validate,
 };
 
 /// Slides shorter than this are not written (a restart a minute later).
@@ -60,6 +62,10 @@ pub(super) struct LiveSession {
     /// Consent the signed-in user still owes: the `required_scopes` of the
     /// last -402, and the offer they declined last (for the card).
     consent: std::sync::Mutex<ConsentState>,
+    /// The other accounts signed in on this device, most recently used
+    /// first. Changed only while the state's write lock is held, so every
+    /// write of the set (lock order: state, others, vault) sees one truth.
+    others: std::sync::Mutex<Vec<SessionRecord>>,
 }
 
 /// What the card says about additional consent.
@@ -84,7 +90,42 @@ impl LiveSession {
             offline: AtomicBool::new(false),
             installs: AtomicU64::new(0),
             consent: std::sync::Mutex::default(),
+            others: std::sync::Mutex::default(),
         }
+    }
+
+    fn others(&self) -> std::sync::MutexGuard<'_, Vec<SessionRecord>> {
+        self.others.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Seals the set of `active` (in use) and `others`; with `forget`, into
+    /// both slots, because an account left it and its tokens must not stay
+    /// in the older slot. An empty set is a [`Vault::clear`].
+    fn save_set(
+        &self,
+        active: Option<&SessionRecord>,
+        others: &[SessionRecord],
+        forget: bool,
+    ) -> Result<(), VaultError> {
+        let set = SessionSet {
+            active: active.map(|r| r.kakao_id),
+            sessions: active.into_iter().chain(others).cloned().collect(),
+        };
+        if set.is_empty() {
+            return self.vault.clear();
+        }
+        let bytes = set.to_bytes();
+        if forget {
+            self.vault.save_over_both(&bytes)
+        } else {
+            self.vault.save(&bytes)
+        }
+    }
+
+    /// Seals the set with `record` as the session in use.
+    fn save_active(&self, record: &SessionRecord) -> Result<(), VaultError> {
+        let others = self.others();
+        self.save_set(Some(record), &others, false)
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Option<Live>> {
@@ -95,43 +136,77 @@ impl LiveSession {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Opens the session saved in the vault, if any, and checks it by `now`
-    /// with no network. A session that is no longer valid is wiped.
+    /// Opens the sessions saved in the vault and checks each by `now` with
+    /// no network; returns the one in use, if any. Sessions no longer valid
+    /// are wiped (the rest stay); a vault from before several accounts is
+    /// rewritten as a set of its one account.
     ///
     /// # Errors
-    /// `session_expired` when its JWT expired or was not ours, or both Kakao
-    /// tokens expired (the vault is then empty); `storage` when the vault
-    /// could not be read; a vault nothing opens was moved aside.
+    /// `session_expired` when the session in use expired or was not ours,
+    /// or both its Kakao tokens expired (it is then wiped); `storage` when
+    /// the vault could not be read; a vault nothing opens was moved aside.
     pub(super) fn open_saved(&self, now: SystemTime) -> Result<Option<SessionRecord>, LoginError> {
+        let _state = self.write();
         let Some(bytes) = self.vault.load()? else {
             return Ok(None);
         };
-        let record = SessionRecord::from_bytes(&bytes)?;
-        let claims = match validate(&self.key, &self.app_id, &record.session_jwt, now) {
-            Ok(claims) => claims,
-            Err(error) => {
-                tracing::info!(%error, "the stored session is no longer valid; signing out locally");
-                self.clear()?;
-                return Err(error.into());
+        let (set, format) = SessionSet::from_bytes(&bytes)?;
+        let mut active = None;
+        let mut others = Vec::new();
+        let mut active_error = None;
+        let mut dropped = false;
+        let mut slid = format == SetFormat::Single;
+        for mut record in set.sessions {
+            let in_use = set.active == Some(record.kakao_id);
+            match self.check(&mut record, now) {
+                Ok(extended) => {
+                    slid |= extended;
+                    if in_use {
+                        active = Some(record);
+                    } else {
+                        others.push(record);
+                    }
+                }
+                Err(error) => {
+                    dropped = true;
+                    if in_use {
+                        active_error = Some(error);
+                    }
+                }
             }
-        };
+        }
+        if dropped {
+            self.save_set(active.as_ref(), &others, true)?;
+        } else if slid && let Err(error) = self.save_set(active.as_ref(), &others, false) {
+            // A vault from before several accounts stays readable as it is.
+            tracing::warn!(%error, "could not save the extended sessions; they end as before");
+        }
+        if format == SetFormat::Single {
+            tracing::info!("read a vault from before several accounts");
+        }
+        *self.others() = others;
+        match active_error {
+            Some(error) => Err(error),
+            None => Ok(active),
+        }
+    }
+
+    /// Checks a saved session by `now` (its JWT is ours, for its account,
+    /// not expired; a Kakao token still alive) and slides it; true when it
+    /// changed and must be sealed.
+    fn check(&self, record: &mut SessionRecord, now: SystemTime) -> Result<bool, LoginError> {
+        let claims = validate(&self.key, &self.app_id, &record.session_jwt, now).inspect_err(
+            |error| tracing::info!(%error, "a stored session is no longer valid; signing it out locally"),
+        )?;
         if claims.sub != record.kakao_id.to_string() {
-            self.clear()?;
             return Err(SessionError::InvalidToken.into());
         }
         if record.refresh_expires_at <= now && record.access_expires_at <= now {
-            tracing::info!("both Kakao tokens expired; signing out locally");
-            self.clear()?;
+            tracing::info!("both Kakao tokens of a stored session expired; signing it out locally");
             return Err(SessionError::Expired.into());
         }
         // Used today: the session slides (README, "Staying signed in").
-        let mut record = record;
-        if self.slide(&mut record, &claims, now)
-            && let Err(error) = self.vault.save(&record.to_bytes())
-        {
-            tracing::warn!(%error, "could not save the extended session; it ends as before");
-        }
-        Ok(Some(record))
+        Ok(self.slide(record, &claims, now))
     }
 
     /// Moves the session's end by the policy for a use `now`; true when the
@@ -162,12 +237,12 @@ impl LiveSession {
         }
     }
 
-    /// Mints the session JWT for a fresh login and seals the new session.
+    /// Mints the session JWT for a fresh login: the record to
+    /// [`LiveSession::install_login`].
     ///
     /// # Errors
-    /// `internal` when minting fails or Kakao sent no refresh token;
-    /// `storage` when the vault cannot be written.
-    pub(super) fn seal_login(
+    /// `internal` when minting fails or Kakao sent no refresh token.
+    pub(super) fn mint_login(
         &self,
         kakao_id: KakaoId,
         tokens: TokenSet,
@@ -185,10 +260,111 @@ impl LiveSession {
         );
         let lifetime = end.duration_since(now).unwrap_or_default();
         let (session_jwt, _claims) = mint(&self.key, &self.app_id, kakao_id, lifetime, now)?;
-        let record = SessionRecord::from_login(session_jwt, kakao_id, tokens, now)
-            .ok_or(LoginError::NoRefreshToken)?;
-        self.vault.save(&record.to_bytes())?;
-        Ok(record)
+        SessionRecord::from_login(session_jwt, kakao_id, tokens, now)
+            .ok_or(LoginError::NoRefreshToken)
+    }
+
+    /// Seals a fresh login's `record` as the session in use and makes it
+    /// live. The account that was in use, if another, stays signed in beside
+    /// it; one logging in again replaces its old session. Past
+    /// [`MAX_SIGNED_IN`], the account used longest ago is signed out here.
+    ///
+    /// # Errors
+    /// `storage` when the vault cannot be written (nothing changed then).
+    pub(super) fn install_login(
+        &self,
+        record: SessionRecord,
+        profile: Option<CachedProfile>,
+    ) -> Result<(), VaultError> {
+        let mut state = self.write();
+        let mut others = self.others();
+        let mut next: Vec<SessionRecord> = others
+            .iter()
+            .filter(|r| r.kakao_id != record.kakao_id)
+            .cloned()
+            .collect();
+        if let Some(live) = state.as_ref()
+            && live.record.kakao_id != record.kakao_id
+        {
+            next.insert(0, live.record.clone());
+        }
+        let overflow = next.len() >= MAX_SIGNED_IN;
+        if overflow {
+            tracing::info!("too many accounts signed in; signing out the one used longest ago");
+            next.truncate(MAX_SIGNED_IN - 1);
+        }
+        self.save_set(Some(&record), &next, overflow)?;
+        *others = next;
+        drop(others);
+        self.put(&mut state, record, profile);
+        Ok(())
+    }
+
+    /// Makes the signed-in account `id` the one in use, with `profile`
+    /// shown; the one in use before stays signed in. No network.
+    ///
+    /// # Errors
+    /// `session_expired` when `id` is not signed in here, or its session
+    /// ended (it is then wiped); `storage` when the vault cannot be written.
+    pub(super) fn switch_to(
+        &self,
+        id: KakaoId,
+        profile: Option<CachedProfile>,
+        now: SystemTime,
+    ) -> Result<(), LoginError> {
+        let mut state = self.write();
+        let mut others = self.others();
+        let Some(position) = others.iter().position(|r| r.kakao_id == id) else {
+            return Err(LoginError::NotSignedIn);
+        };
+        let mut next = others.clone();
+        let mut record = next.remove(position);
+        if let Err(error) = self.check(&mut record, now) {
+            self.save_set(state.as_ref().map(|l| &l.record), &next, true)?;
+            *others = next;
+            return Err(error);
+        }
+        if let Some(live) = state.as_ref() {
+            next.insert(0, live.record.clone());
+        }
+        self.save_set(Some(&record), &next, false)?;
+        *others = next;
+        drop(others);
+        self.put(&mut state, record, profile);
+        tracing::info!("switched account");
+        Ok(())
+    }
+
+    /// Takes the signed-in account `id`, not the one in use, off this
+    /// device's sessions; returns its record (to revoke its tokens), or
+    /// `None` when it was not signed in.
+    ///
+    /// # Errors
+    /// `storage` when the vault cannot be written (nothing changed then).
+    pub(super) fn remove_other(&self, id: KakaoId) -> Result<Option<SessionRecord>, VaultError> {
+        let state = self.write();
+        let mut others = self.others();
+        let Some(position) = others.iter().position(|r| r.kakao_id == id) else {
+            return Ok(None);
+        };
+        let mut next = others.clone();
+        let removed = next.remove(position);
+        self.save_set(state.as_ref().map(|l| &l.record), &next, true)?;
+        *others = next;
+        Ok(Some(removed))
+    }
+
+    /// The accounts signed in here: the one in use first, then the others
+    /// most recently used first.
+    pub(super) fn signed_in(&self) -> Vec<KakaoId> {
+        let state = self.read();
+        let others = self.others();
+        state
+            .as_ref()
+            .map(|l| l.record.kakao_id)
+            .into_iter()
+            .chain(others.iter().map(|r| r.kakao_id))
+            .collect()
     }
 
     fn consent_state(&self) -> std::sync::MutexGuard<'_, ConsentState> {
@@ -224,11 +400,21 @@ impl LiveSession {
         }
     }
 
-    /// Makes `record` the live session, shown with `profile`.
+    /// Makes `record`, already sealed, the live session, shown with
+    /// `profile` (a restore at start-up).
     pub(super) fn install(&self, record: SessionRecord, profile: Option<CachedProfile>) {
         let mut state = self.write();
+        self.put(&mut state, record, profile);
+    }
+
+    fn put(
+        &self,
+        state: &mut RwLockWriteGuard<'_, Option<Live>>,
+        record: SessionRecord,
+        profile: Option<CachedProfile>,
+    ) {
         let generation = state.as_ref().map_or(0, |l| l.generation + 1);
-        *state = Some(Live {
+        **state = Some(Live {
             record,
             generation,
             profile,
@@ -238,15 +424,18 @@ impl LiveSession {
         *self.consent_state() = ConsentState::default();
     }
 
-    /// Ends the session: memory first, then the vault.
+    /// Ends the session in use: memory first, then the vault (the other
+    /// accounts stay signed in; with none, the vault is cleared).
     ///
     /// # Errors
-    /// [`VaultError::Storage`] when the slots cannot be removed.
+    /// [`VaultError::Storage`] when the slots cannot be written or removed.
     pub(super) fn clear(&self) -> Result<(), VaultError> {
-        *self.write() = None;
+        let mut state = self.write();
+        *state = None;
         self.offline.store(false, Ordering::Relaxed);
         *self.consent_state() = ConsentState::default();
-        self.vault.clear()
+        let others = self.others();
+        self.save_set(None, &others, true)
     }
 
     pub(super) fn is_signed_in(&self) -> bool {
@@ -352,13 +541,13 @@ impl LiveSession {
         clock: &dyn Clock,
     ) -> Result<bool, LoginError> {
         let _gate = self.refresh_gate.lock().await;
-        let refresh_token = {
+        let (account, refresh_token) = {
             let state = self.read();
             let live = state.as_ref().ok_or(LoginError::NotSignedIn)?;
             if live.generation != seen_generation {
                 return Ok(true);
             }
-            live.record.refresh_token.clone()
+            (live.record.kakao_id, live.record.refresh_token.clone())
         };
         let tokens = match kakao
             .retry_once("refresh", || kakao.refresh(&refresh_token))
@@ -376,15 +565,15 @@ impl LiveSession {
             }
         };
         let mut state = self.write();
-        let live = state.as_mut().ok_or(LoginError::NotSignedIn)?;
-        if live.generation != seen_generation {
-            // A new session was installed meanwhile (a consent, a login):
-            // these tokens belong to the one it replaced.
-            tracing::info!("the session changed during a refresh; its result is dropped");
-            return Ok(true);
-        }
-        let mut record = live.record.clone();
         let now = clock.now();
+        let Some(live) = state
+            .as_mut()
+            .filter(|live| live.generation == seen_generation)
+        else {
+            self.refreshed_meanwhile(state.as_ref(), account, tokens, now);
+            return Ok(true);
+        };
+        let mut record = live.record.clone();
         record.apply_refresh(tokens, now);
         // A refresh is a use: the session slides with it, within the (maybe
         // renewed) refresh token's life.
@@ -393,12 +582,39 @@ impl LiveSession {
         }
         // Seal before use: Kakao may already have revoked the old refresh
         // token, so the new one must not exist only in memory.
-        if let Err(error) = self.vault.save(&record.to_bytes()) {
+        if let Err(error) = self.save_active(&record) {
             tracing::error!(%error, "could not persist the refreshed session; keeping it in memory");
         }
         live.record = record;
         live.generation += 1;
         tracing::info!("access token refreshed");
         Ok(true)
+    }
+
+    /// A refresh of `account` came back after another session went live.
+    /// If the account now waits beside it (the user switched), the new
+    /// tokens are sealed into its session; otherwise (a consent or a login
+    /// replaced the session) they belong to a session that is gone.
+    fn refreshed_meanwhile(
+        &self,
+        live: Option<&Live>,
+        account: KakaoId,
+        tokens: TokenSet,
+        now: SystemTime,
+    ) {
+        let mut others = self.others();
+        let Some(position) = others.iter().position(|r| r.kakao_id == account) else {
+            tracing::info!("the session changed during a refresh; its result is dropped");
+            return;
+        };
+        let mut next = others.clone();
+        next[position].apply_refresh(tokens, now);
+        match self.save_set(live.map(|l| &l.record), &next, false) {
+            Ok(()) => {
+                *others = next;
+                tracing::info!("access token refreshed for an account switched away from");
+            }
+            Err(error) => tracing::error!(%error, "could not persist a refreshed session"),
+        }
     }
 }

@@ -14,7 +14,14 @@
 //! | draw the window            | [`KakaoLogin::snapshot`]                 | no      |
 //! | before a Kakao call        | [`KakaoLogin::refresh_if_needed`]        | maybe   |
 //! | logout / unlink            | [`KakaoLogin::logout`], [`KakaoLogin::unlink`] | yes |
+//! | "use another account"      | [`KakaoLogin::begin_login`] with `prompt=select_account` | no |
+//! | pick a signed-in account   | [`KakaoLogin::switch_account`]           | no      |
+//! | "remove from this device"  | [`KakaoLogin::remove_account`]           | yes     |
+//! | "also sign out of Kakao…"  | [`KakaoLogin::sign_out_of_browser`]      | no      |
 //!
+//! Several accounts: the vault keeps one session per account signed in on
+//! this device, sealed together as one set; a login adds its account (the
+//! one in use before stays signed in), logout ends only the one in use.
 //! A login is one [`LoginAttempt`] (`login/attempt.rs`): `begin_login` opens the
 //! authorize page in the system browser and returns the attempt;
 //! `await_callback` waits for its callback in either redirect mode (a deep
@@ -22,6 +29,7 @@
 //! attempt's deadline by the injected clock, and completes the login. The
 //! session after it is `login/live.rs`'s.
 
+mod accounts;
 mod attempt;
 mod consent;
 mod error;
@@ -30,6 +38,7 @@ mod live;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
+pub use accounts::{AccountView, MAX_LISTED_SIGNED_OUT};
 pub use attempt::{AttemptView, FirstPaint, LoginAttempt};
 pub use consent::{ConsentNote, ConsentOffer, ConsentOutcome, offers};
 pub use error::{LoginError, OpenError};
@@ -110,6 +119,8 @@ pub enum LoginSnapshot {
     SignedOut {
         /// The account that signed in here last, for "continue as …".
         continue_as: Option<PublicProfile>,
+        /// The accounts used here (some may still be signed in).
+        accounts: Vec<AccountView>,
     },
     /// A login attempt waits for the browser (or completes its callback).
     Waiting(AttemptView),
@@ -125,6 +136,8 @@ pub enum LoginSnapshot {
         consent_offers: Vec<ConsentOffer>,
         /// How the last additional consent ended.
         consent_note: Option<ConsentNote>,
+        /// The accounts used here, the one in use first.
+        accounts: Vec<AccountView>,
     },
 }
 
@@ -435,13 +448,13 @@ impl KakaoLogin {
         if let Some(thumbnail) = self.fetch_thumbnail(&profile).await {
             cached = lock(&self.cache).upsert_login(&profile, Some(&thumbnail), now)?;
         }
-        let record = self.live.seal_login(profile.id, tokens, now)?;
+        let record = self.live.mint_login(profile.id, tokens, now)?;
         // The cached row plus what the cache does not keep (consents still
         // needed), with the thumbnail as a data URL for offline display.
         let mut shown = cached;
         shown.profile = profile;
         let public = shown.to_public();
-        self.live.install(record, Some(shown));
+        self.live.install_login(record, Some(shown))?;
         Ok(public)
     }
 
@@ -752,6 +765,7 @@ impl KakaoLogin {
                     &consent.required,
                 ),
                 consent_note: consent.last,
+                accounts: self.accounts(),
             };
         }
         let continue_as = match self.most_recent_profile() {
@@ -761,7 +775,120 @@ impl KakaoLogin {
                 None
             }
         };
-        LoginSnapshot::SignedOut { continue_as }
+        LoginSnapshot::SignedOut {
+            continue_as,
+            accounts: self.accounts(),
+        }
+    }
+
+    /// The accounts used on this device, for the switcher: every one signed
+    /// in here (the one in use first), then the latest signed-out ones.
+    pub fn accounts(&self) -> Vec<AccountView> {
+        let signed_in = self.live.signed_in();
+        let active = self.live.kakao_id();
+        let cache = lock(&self.cache);
+        let recent = cache
+            .recent(signed_in.len() + MAX_LISTED_SIGNED_OUT)
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "cannot list the accounts used here");
+                Vec::new()
+            });
+        accounts::account_list(
+            &signed_in,
+            active,
+            |id| match recent.iter().find(|c| c.profile.id == id) {
+                Some(cached) => Some(cached.clone()),
+                None => cache.get(id).ok().flatten(),
+            },
+            &recent,
+        )
+    }
+
+    /// Switches to another account signed in on this device: no browser, no
+    /// network (the next Kakao call checks its tokens as after a restart).
+    /// Switching to the account in use does nothing.
+    ///
+    /// # Errors
+    /// `session_expired` when `id` is not signed in here or its session
+    /// ended (it is then wiped; its cached profile stays for a new login);
+    /// `storage` when the vault or cache cannot be used.
+    pub fn switch_account(&self, id: KakaoId) -> Result<(), LoginError> {
+        if self.live.kakao_id() == Some(id) {
+            return Ok(());
+        }
+        let cached = lock(&self.cache).get(id)?;
+        self.live.switch_to(id, cached, self.clock.now())
+    }
+
+    /// "Remove from this device": signs the account out (its tokens revoked
+    /// at Kakao, as [`KakaoLogin::logout`]; a Kakao failure does not stop
+    /// the removal) and forgets its cached profile. Works for the account in
+    /// use, another signed-in one, or one already signed out.
+    ///
+    /// # Errors
+    /// `storage` when the vault or cache cannot be written.
+    pub async fn remove_account(&self, id: KakaoId) -> Result<(), LoginError> {
+        if self.live.kakao_id() == Some(id) {
+            self.logout().await?;
+        } else if let Some(record) = self.live.remove_other(id)? {
+            self.revoke(&record).await;
+        }
+        lock(&self.cache).delete(id)?;
+        tracing::info!("account removed from this device");
+        Ok(())
+    }
+
+    /// Revokes a session that is no longer kept here at Kakao
+    /// (`/v1/user/logout`), refreshing first when its access token has
+    /// expired so that its refresh token does not stay alive. Failures are
+    /// logged: the session is gone from this device either way.
+    async fn revoke(&self, record: &crate::session::SessionRecord) {
+        let token = if record.access_expires_soon(self.clock.now()) {
+            match self.kakao.refresh(&record.refresh_token).await {
+                Ok(tokens) => tokens.access_token,
+                Err(error) => {
+                    tracing::info!(kakao_code = %error.kakao_code(), "could not refresh a removed session to revoke it");
+                    return;
+                }
+            }
+        } else {
+            record.access_token.clone()
+        };
+        if let Err(error) = self.kakao.logout(&token).await {
+            tracing::warn!(kakao_code = %error.kakao_code(), "Kakao logout of a removed account failed");
+        }
+    }
+
+    /// Whether the app can sign the browser out of the Kakao Account: a
+    /// logout redirect URI is configured (Kakao refuses the request
+    /// otherwise, KOE007).
+    pub fn can_sign_out_of_browser(&self) -> bool {
+        self.config.logout_redirect_uri.is_some()
+    }
+
+    /// Opens Kakao's account logout (`/oauth/logout`,
+    /// `docs/kakao-api.md` §5.3) in the system browser, for a shared PC: the
+    /// browser's Kakao Account session ends, so the next login asks who is
+    /// there. It revokes no token (that is [`KakaoLogin::logout`]).
+    ///
+    /// # Errors
+    /// `internal` when no logout redirect URI is configured or no browser
+    /// could be started.
+    pub fn sign_out_of_browser(&self) -> Result<(), LoginError> {
+        let target = self
+            .config
+            .logout_redirect_uri
+            .as_ref()
+            .ok_or(LoginError::NoLogoutRedirect)?;
+        let mut url = self.config.auth_base_url.endpoint("oauth/logout");
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.config.client_id)
+            .append_pair("logout_redirect_uri", target.as_str());
+        self.browser
+            .open(&crate::secret::SecretUrl::new(url))
+            .inspect_err(|error| tracing::warn!(%error, "could not open Kakao's account logout"))?;
+        tracing::info!("opened Kakao's account logout in the browser");
+        Ok(())
     }
 
     /// Refreshes the access token if it expires within

@@ -149,6 +149,26 @@ impl Vault {
         self.write_next(&scan, RecordKind::Data, plaintext)
     }
 
+    /// As [`Vault::save`], then once more, so both slots hold `plaintext`:
+    /// what the previous save held (an account just removed, its tokens) is
+    /// gone from storage as well, not only superseded. A crash between the
+    /// two writes leaves the new record newest; the older slot is then
+    /// overwritten by the next save.
+    ///
+    /// # Errors
+    /// As [`Vault::save`].
+    pub fn save_over_both(&self, plaintext: &[u8]) -> Result<(), VaultError> {
+        if plaintext.len() > MAX_PLAINTEXT_LEN {
+            return Err(VaultError::TooLarge);
+        }
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..2 {
+            let scan = self.scan(true)?;
+            self.write_next(&scan, RecordKind::Data, plaintext)?;
+        }
+        Ok(())
+    }
+
     /// The newest session that opens, or `None` when none was saved (or the
     /// last save was [`Vault::clear`]). A clear that was cut short (the
     /// signed-out record written, the slots not yet emptied) is finished here,
@@ -495,6 +515,26 @@ mod tests {
             Some(b"five".to_vec()),
             "a later login saves normally"
         );
+    }
+
+    #[test]
+    fn saving_over_both_slots_leaves_nothing_of_the_previous_record() {
+        let storage = Shared::default();
+        let v = vault(&storage, 1);
+        v.save(b"with both accounts").unwrap();
+        v.save(b"with both accounts, refreshed").unwrap();
+        v.save_over_both(b"one account left").unwrap();
+        let reopened = vault(&storage, 1);
+        assert_eq!(loaded(&reopened), Some(b"one account left".to_vec()));
+        for slot in Slot::ALL {
+            let bytes = storage.0.read(slot).unwrap().expect("both slots hold it");
+            let opened = reopened.sealer.open(slot, &bytes).expect("opens");
+            assert_eq!(
+                &opened.payload[..],
+                b"one account left",
+                "{slot:?} no longer holds the removed account"
+            );
+        }
     }
 
     #[test]

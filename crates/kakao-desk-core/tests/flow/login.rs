@@ -207,7 +207,7 @@ async fn a_window_draws_waiting_then_signed_in_then_continue_as() -> TestResult 
     assert!(
         matches!(
             rig.login.snapshot(),
-            LoginSnapshot::SignedOut { continue_as: None }
+            LoginSnapshot::SignedOut { continue_as: None, ref accounts } if accounts.is_empty()
         ),
         "a first run offers no one to continue as"
     );
@@ -234,9 +234,17 @@ async fn a_window_draws_waiting_then_signed_in_then_continue_as() -> TestResult 
     );
     assert!(!offline, "a fresh login is online");
     rig.login.logout().await?;
-    let LoginSnapshot::SignedOut { continue_as } = rig.login.snapshot() else {
+    let LoginSnapshot::SignedOut {
+        continue_as,
+        accounts,
+    } = rig.login.snapshot()
+    else {
         return Err("logged out shows the login screen".into());
     };
+    assert!(
+        accounts.len() == 1 && !accounts[0].signed_in,
+        "the switcher lists the account, signed out: {accounts:?}"
+    );
     assert!(
         continue_as.is_some_and(|p| p.nickname.is_some()),
         "\"continue as <nickname>\" after a logout"

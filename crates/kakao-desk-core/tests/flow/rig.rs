@@ -19,7 +19,7 @@ use kakao_desk_core::kakao::ClientOptions;
 use kakao_desk_core::login::{KakaoLogin, LoginAttempt, LoginError, LoginParts};
 use kakao_desk_core::profile::PublicProfile;
 use kakao_desk_core::secret::{SecretUrl, VaultKey};
-use kakao_desk_core::session::SessionRecord;
+use kakao_desk_core::session::{SessionRecord, SessionSet};
 use kakao_desk_core::vault::{FileVaultStorage, KeySource, MemoryKeySource, Vault};
 use kakao_emulator::{
     Clock, DEFAULT_BRIDGE_SCHEME, EmulatorConfig, RecordedRequest, RunningEmulator, fixture_ids,
@@ -225,16 +225,26 @@ impl Rig {
         self.emulator.clock().advance(by);
     }
 
-    /// The session as sealed in the vault, read directly (tests only).
+    /// The session in use as sealed in the vault, read directly (tests
+    /// only).
     pub fn stored_record(&self) -> TestResult<Option<SessionRecord>> {
+        let set = self.stored_set()?;
+        Ok(set
+            .sessions
+            .into_iter()
+            .find(|r| Some(r.kakao_id) == set.active))
+    }
+
+    /// Every session sealed in the vault, read directly (tests only).
+    pub fn stored_set(&self) -> TestResult<SessionSet> {
         let vault = Vault::new(
             APP_ID,
             VaultKey::from_bytes(VAULT_KEY),
             Box::new(FileVaultStorage::new(self.vault_dir())),
         );
         match vault.load()? {
-            Some(bytes) => Ok(Some(SessionRecord::from_bytes(&bytes)?)),
-            None => Ok(None),
+            Some(bytes) => Ok(SessionSet::from_bytes(&bytes)?.0),
+            None => Ok(SessionSet::default()),
         }
     }
 
