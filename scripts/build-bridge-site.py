@@ -7,6 +7,7 @@ Writes, for the identifier in tauri.conf.json (the release scheme):
 
   OUT/kakao/callback/         forwards to <identifier>://oauth/callback
   OUT/kakao/callback/debug/   forwards to <identifier>.debug://oauth/callback
+  OUT/kakao/signed-out/       the logout redirect URI's page (static)
   OUT/index.html, OUT/.nojekyll
 
 Register OUT's public URL of each page as the redirect URI of that build kind
@@ -49,6 +50,9 @@ def main():
         print(f"/{path}/ -> {scheme}://oauth/callback")
     for asset in ("bridge.js", "bridge.css"):
         shutil.copy(os.path.join(ROOT, "bridge", asset), os.path.join(out, "kakao", "callback", asset))
+    os.makedirs(os.path.join(out, "kakao", "signed-out"), exist_ok=True)
+    shutil.copy(os.path.join(ROOT, "bridge", "signed-out.html"), os.path.join(out, "kakao", "signed-out", "index.html"))
+    print("/kakao/signed-out/ (logout redirect URI)")
     with open(os.path.join(out, "index.html"), "w", encoding="utf-8") as f:
         f.write(
             "<!doctype html><meta charset=utf-8><meta name=robots content=noindex>"

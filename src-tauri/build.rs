@@ -127,6 +127,9 @@ struct PublisherFile {
     /// A session ends this many days after its login at the latest, however
     /// often it is used (README, "Staying signed in").
     session_max_days: Option<u32>,
+    /// Where Kakao sends the browser after "also sign out of Kakao in the
+    /// browser" (registered under 로그아웃 리다이렉트 URI).
+    logout_redirect_uri: Option<String>,
 }
 
 /// The settings of one build kind.
@@ -140,7 +143,7 @@ struct BuildKind {
 /// The variables a build may set, as the core names them. The Kakao hosts
 /// and the issuer are for test builds against the emulator; they have no
 /// place in `kakao.toml`.
-const BUILD_VARIABLES: [&str; 9] = [
+const BUILD_VARIABLES: [&str; 10] = [
     "KAKAO_CLIENT_ID",
     "KAKAO_CLIENT_SECRET",
     "KAKAO_REDIRECT_URI",
@@ -150,6 +153,7 @@ const BUILD_VARIABLES: [&str; 9] = [
     "KAKAO_AUTH_BASE_URL",
     "KAKAO_API_BASE_URL",
     "KAKAO_OIDC_ISSUER",
+    "KAKAO_LOGOUT_REDIRECT_URI",
 ];
 
 /// Resolves the build's Kakao settings (environment over `kakao.toml`) and
@@ -198,6 +202,7 @@ fn publisher_config(kind: &str) -> Result<(), String> {
         ("KAKAO_REDIRECT_MODE", section.redirect_mode),
         ("KAKAO_SCOPES", file.scopes.map(|s| s.join(","))),
         ("KAKAO_OIDC", file.oidc.map(|on| on.to_string())),
+        ("KAKAO_LOGOUT_REDIRECT_URI", file.logout_redirect_uri),
     ]);
     let mut sources = Vec::new();
     for variable in BUILD_VARIABLES {

@@ -94,8 +94,11 @@
     $("demo-banner").hidden = !session.demo;
     stopCountdown();
 
+    const switcher = renderAccounts(session);
     if (session.state === "signed_out") {
-      const last = session.continueAs;
+      // The switcher lists the last account too: "continue as" only when it
+      // is the one account known here.
+      const last = switcher ? null : session.continueAs;
       $("continue-as").hidden = !last;
       if (last) {
         $("continue-text").textContent = t("login.continueAs", { name: displayName(last.nickname) });
@@ -134,6 +137,7 @@
       badge.hidden = !session.offline;
       badge.title = t("profile.offlineHint");
       $("retry-connection").hidden = !session.offline;
+      $("logout-browser-row").hidden = !session.browserSignOut;
       renderConsent(session);
       for (const button of document.querySelectorAll("[data-testid='withdraw-consent']")) {
         button.setAttribute("aria-label", t("profile.withdrawLabel", { item: t(itemKey(button.dataset.scope)) }));
@@ -142,10 +146,103 @@
       if (nickname) benchMark("profile-rendered");
     }
     if (session.state !== "waiting") resetTrouble();
-    for (const id of ["login", "reopen", "cancel", "logout", "unlink", "check-setup", "refresh-profile", "retry-connection"]) {
+    for (const id of ["login", "reopen", "cancel", "logout", "unlink", "check-setup", "refresh-profile", "retry-connection", "add-account", "logout-browser"]) {
       $(id).disabled = state.busy;
     }
     markScreenRendered();
+  }
+
+  // The account switcher: every account signed in here (the one in use
+  // first), then the latest signed-out ones. Picking a signed-in account
+  // switches without the browser; a signed-out one logs in with Kakao's
+  // account chooser. Shown on the profile screen, and on the login screen
+  // when it has more to offer than "continue as". Returns whether it shows.
+  function renderAccounts(session) {
+    const section = $("accounts");
+    const accounts = session.accounts || [];
+    const wanted =
+      session.state === "signed_in" ||
+      (session.state === "signed_out" && (accounts.length > 1 || accounts.some((a) => a.signedIn)));
+    section.hidden = !wanted;
+    if (!wanted) return false;
+    const host = session.state === "signed_in" ? $("screen-profile") : $("screen-login");
+    if (section.parentElement !== host) host.append(section);
+    const list = $("account-list");
+    // Keep keyboard focus on the same control across the redraw.
+    const focused = document.activeElement && list.contains(document.activeElement)
+      ? [document.activeElement.dataset.testid, document.activeElement.dataset.kakaoId]
+      : null;
+    list.replaceChildren();
+    for (const account of accounts) {
+      const name = displayName(account.nickname);
+      const item = document.createElement("li");
+      const pick = document.createElement("button");
+      pick.type = "button";
+      pick.className = "account-item";
+      pick.dataset.testid = "account-item";
+      pick.dataset.kakaoId = account.kakaoId;
+      pick.dataset.signedIn = String(account.signedIn);
+      const avatar = document.createElement(format.isImageDataUrl(account.thumbnailDataUrl) ? "img" : "span");
+      avatar.className = "avatar tiny";
+      avatar.setAttribute("aria-hidden", "true");
+      if (avatar.tagName === "IMG") {
+        avatar.src = account.thumbnailDataUrl;
+        avatar.alt = "";
+      } else {
+        avatar.classList.add("initial");
+        avatar.textContent = format.initial(name);
+      }
+      const text = document.createElement("span");
+      text.className = "account-text";
+      const label = document.createElement("span");
+      label.className = "account-name";
+      label.textContent = name;
+      const status = document.createElement("span");
+      status.className = "account-state";
+      status.textContent = t(account.active ? "accounts.inUse" : account.signedIn ? "accounts.signedIn" : "accounts.signedOut");
+      text.append(label, status);
+      pick.append(avatar, text);
+      if (account.active) {
+        pick.setAttribute("aria-current", "true");
+        pick.disabled = true;
+      } else {
+        pick.setAttribute("aria-label", `${t(account.signedIn ? "accounts.switchLabel" : "accounts.loginLabel", { name })} (${status.textContent})`);
+        pick.disabled = state.busy;
+        pick.addEventListener("click", () => {
+          clearError();
+          if (account.signedIn) {
+            run("switch_account", { kakaoId: account.kakaoId }, () =>
+              showStatus("status.switched", { nickname: account.nickname || "" }));
+          } else {
+            run("add_account");
+          }
+        });
+      }
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link remove-account";
+      remove.dataset.testid = "remove-account";
+      remove.dataset.kakaoId = account.kakaoId;
+      remove.textContent = t("accounts.remove");
+      remove.setAttribute("aria-label", t("accounts.removeLabel", { name }));
+      remove.disabled = state.busy;
+      remove.addEventListener("click", () => confirmRemove(account));
+      item.append(pick, remove);
+      list.append(item);
+    }
+    if (focused) {
+      const again = list.querySelector(`[data-testid='${focused[0]}'][data-kakao-id='${focused[1]}']`);
+      if (again && !again.disabled) again.focus();
+    }
+    return true;
+  }
+
+  let removing = null;
+
+  function confirmRemove(account) {
+    removing = account;
+    $("remove-title").textContent = t("remove.title", { name: displayName(account.nickname) });
+    $("remove-dialog").showModal();
   }
 
   // The card's additional-consent actions: one button per offer Rust makes
@@ -380,8 +477,24 @@
   $("check-setup").addEventListener("click", checkSetup);
   $("cancel").addEventListener("click", () =>
     run("cancel_login", {}, () => showStatus("status.cancelled")));
-  $("logout").addEventListener("click", () =>
-    run("logout", {}, () => showStatus("status.signedOut")));
+  $("logout").addEventListener("click", () => {
+    const alsoBrowser = !$("logout-browser-row").hidden && $("logout-browser").checked;
+    run("logout", { alsoBrowser }, () =>
+      showStatus(alsoBrowser ? "status.browserSignOut" : "status.signedOut"));
+  });
+  $("add-account").addEventListener("click", () => {
+    clearError();
+    run("add_account");
+  });
+  $("remove-dialog").addEventListener("close", () => {
+    const account = removing;
+    removing = null;
+    if (account && $("remove-dialog").returnValue === "confirm") {
+      clearError();
+      run("remove_account", { kakaoId: account.kakaoId }, () =>
+        showStatus("status.removed", { nickname: account.nickname || "" }));
+    }
+  });
   $("refresh-profile").addEventListener("click", () =>
     run("refresh_profile", {}, () => showStatus("status.refreshed")));
   $("retry-connection").addEventListener("click", () => run("retry_connection"));

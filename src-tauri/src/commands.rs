@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use kakao_desk_core::Language;
 use kakao_desk_core::authorize::LoginOptions;
+use kakao_desk_core::profile::KakaoId;
+use kakao_desk_core::{ErrorCode, Language};
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
@@ -149,10 +150,75 @@ pub fn cancel_login(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
     Ok(())
 }
 
-/// Logs out: Kakao is told, the local session is wiped even if that fails.
+/// Logs out the account in use: Kakao is told, the local session is wiped
+/// even if that fails; other accounts signed in here stay. With
+/// `also_browser` (a shared PC), Kakao's account logout then opens in the
+/// system browser, so the next login asks who is there.
 #[tauri::command]
-pub async fn logout(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
-    let result = handle.login()?.logout().await;
+pub async fn logout(
+    handle: State<'_, LoginHandle>,
+    also_browser: Option<bool>,
+) -> Result<(), IpcError> {
+    let login = handle.login()?;
+    let result = login.logout().await;
+    handle.publish();
+    result.map_err(|e| handle.login_error(&e))?;
+    if also_browser == Some(true) {
+        login
+            .sign_out_of_browser()
+            .map_err(|e| handle.login_error(&e))?;
+    }
+    Ok(())
+}
+
+/// "Use another account": a login with Kakao's account chooser
+/// (`prompt=select_account`); the account in use stays signed in beside the
+/// new one.
+#[tauri::command]
+pub async fn add_account(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
+    let login = handle.login()?;
+    let options = LoginOptions {
+        prompt: vec!["select_account".to_owned()],
+        ..LoginOptions::default()
+    };
+    let begun = login.begin_login(&options).await;
+    handle.publish();
+    handle.follow(login, begun.map_err(|e| handle.login_error(&e))?);
+    Ok(())
+}
+
+/// The account a page names by its id (a decimal string: ids exceed 2^53).
+fn account_id(handle: &LoginHandle, kakao_id: &str) -> Result<KakaoId, IpcError> {
+    kakao_id
+        .parse()
+        .map_err(|_| handle.ipc_error(ErrorCode::Internal))
+}
+
+/// Switches to another account signed in on this device: no browser. Kakao
+/// is then asked about its session in the background, as after a start.
+#[tauri::command]
+pub async fn switch_account(
+    handle: State<'_, LoginHandle>,
+    kakao_id: String,
+) -> Result<(), IpcError> {
+    let id = account_id(&handle, &kakao_id)?;
+    let result = handle.login()?.switch_account(id);
+    handle.publish();
+    result.map_err(|e| handle.login_error(&e))?;
+    let checking = handle.inner().clone();
+    tauri::async_runtime::spawn(async move { checking.recheck().await });
+    Ok(())
+}
+
+/// "Remove from this device": signs the account out (at Kakao too) and
+/// forgets its cached profile.
+#[tauri::command]
+pub async fn remove_account(
+    handle: State<'_, LoginHandle>,
+    kakao_id: String,
+) -> Result<(), IpcError> {
+    let id = account_id(&handle, &kakao_id)?;
+    let result = handle.login()?.remove_account(id).await;
     handle.publish();
     result.map_err(|e| handle.login_error(&e))
 }
@@ -240,7 +306,7 @@ mod tests {
     #[test]
     fn the_page_is_granted_the_apps_own_commands_and_nothing_else() {
         let allowed = app_permissions();
-        assert_eq!(allowed.len(), 13, "one permission per command: {allowed:?}");
+        assert_eq!(allowed.len(), 16, "one permission per command: {allowed:?}");
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities");
         let mut capabilities = 0;
         for entry in std::fs::read_dir(&dir).expect("capabilities") {

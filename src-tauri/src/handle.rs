@@ -13,7 +13,7 @@ use kakao_desk_core::{ErrorCode, Language};
 use tauri::{AppHandle, Manager};
 
 use crate::bench;
-use crate::ipc::{AppEvent, IpcError};
+use crate::ipc::{AppEvent, IpcError, SessionView};
 use crate::settings::Settings;
 use crate::ui_channel::UiChannel;
 use crate::view::{CoreState, session_view};
@@ -206,7 +206,10 @@ impl LoginHandle {
             let view = match opened {
                 Some(opened) => {
                     let snapshot = opened.login.snapshot();
-                    session_view(CoreState::Open(&snapshot), opened.demo)
+                    SessionView {
+                        browser_sign_out: opened.login.can_sign_out_of_browser(),
+                        ..session_view(CoreState::Open(&snapshot), opened.demo)
+                    }
                 }
                 None => session_view(CoreState::Failed, false),
             };
@@ -275,19 +278,21 @@ impl LoginHandle {
     }
 
     async fn recheck_now(&self, login: &KakaoLogin) {
-        if let Err(error) = login.verify_session().await {
-            self.report_login(&error);
-        }
-        if !is_offline(login) {
-            match login.refresh_stale_profile(PROFILE_MAX_AGE).await {
-                Err(error) if !error.is_unreachable() => self.report_login(&error),
-                _ => {}
+        let outcome = login.recheck_once(PROFILE_MAX_AGE).await;
+        self.settle(outcome);
+    }
+
+    /// Shows how a check with Kakao went: its error, the redrawn window,
+    /// and the backoff while Kakao cannot be reached.
+    pub fn settle(&self, outcome: Recheck) {
+        match outcome {
+            Recheck::Reachable(Some(error)) | Recheck::Ended(Some(error)) => {
+                self.report_login(&error);
             }
+            Recheck::Reachable(None) | Recheck::Ended(None) | Recheck::GaveUp => {}
+            Recheck::Unreachable => self.keep_rechecking(),
         }
         self.publish();
-        if is_offline(login) {
-            self.keep_rechecking();
-        }
     }
 
     /// Re-checks an unreachable Kakao with backoff until it answers or the
@@ -303,24 +308,18 @@ impl LoginHandle {
         }
         let handle = self.clone();
         tauri::async_runtime::spawn(async move {
-            match login.recheck_while_offline(PROFILE_MAX_AGE).await {
-                Recheck::Reachable(error) | Recheck::Ended(error) => {
-                    if let Some(error) = error {
-                        handle.report_login(&error);
-                    }
-                }
-                Recheck::GaveUp => {
-                    tracing::info!("Kakao stayed unreachable; asking again on focus")
-                }
+            let outcome = login.recheck_while_offline(PROFILE_MAX_AGE).await;
+            if matches!(outcome, Recheck::GaveUp) {
+                tracing::info!("Kakao stayed unreachable; asking again on focus");
             }
             handle.0.rechecking.store(false, Ordering::Release);
-            handle.publish();
+            handle.settle(outcome);
         });
     }
 
     /// True while the offline badge shows (Kakao could not be reached).
     pub fn is_offline(&self) -> bool {
-        self.login().is_ok_and(|login| is_offline(&login))
+        self.login().is_ok_and(|login| login.is_offline())
     }
 
     /// True when the app runs against the bundled emulator.
@@ -332,14 +331,6 @@ impl LoginHandle {
 /// A signed-in profile older than this is read again at start-up (once) or
 /// when Kakao is reachable again.
 pub const PROFILE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
-/// True when the signed-in session's last check could not reach Kakao.
-fn is_offline(login: &KakaoLogin) -> bool {
-    matches!(
-        login.snapshot(),
-        kakao_desk_core::login::LoginSnapshot::SignedIn { offline: true, .. }
-    )
-}
 
 fn session(view: crate::ipc::SessionView) -> AppEvent {
     AppEvent::Session {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use kakao_desk_core::login::{ConsentNote, ConsentOffer, LoginError};
+use kakao_desk_core::login::{AccountView, ConsentNote, ConsentOffer, LoginError};
 use kakao_desk_core::profile::PublicProfile;
 use kakao_desk_core::{ErrorCode, Language};
 use serde::Serialize;
@@ -98,6 +98,12 @@ pub struct SessionView {
     /// How the last additional consent ended (`{offer, outcome}`, outcome
     /// `added`, `declined` or `failed`).
     pub consent_note: Option<ConsentNote>,
+    /// The accounts used on this device, for the account switcher: the one
+    /// in use first, then the other signed-in ones, then signed-out ones.
+    pub accounts: Vec<AccountView>,
+    /// Logout can also sign the browser out of the Kakao Account (a logout
+    /// redirect URI is configured).
+    pub browser_sign_out: bool,
 }
 
 impl SessionView {
@@ -113,6 +119,8 @@ impl SessionView {
             demo: false,
             consent_offers: Vec::new(),
             consent_note: None,
+            accounts: Vec::new(),
+            browser_sign_out: false,
         }
     }
 }
@@ -181,7 +189,7 @@ mod tests {
             serde_json::json!({"type": "session", "session": {
                 "state": "signed_out", "profile": null, "lastLoginAt": null, "offline": false,
                 "continueAs": null, "login": null, "demo": false,
-                "consentOffers": [], "consentNote": null
+                "consentOffers": [], "consentNote": null, "accounts": [], "browserSignOut": false
             }}),
             "the UI reads these exact names"
         );

@@ -156,6 +156,9 @@ pub fn run() {
             commands::refresh_profile,
             commands::retry_connection,
             commands::withdraw_consent,
+            commands::add_account,
+            commands::switch_account,
+            commands::remove_account,
         ])
         .run(context)
         .expect("Kakao Desk could not start");

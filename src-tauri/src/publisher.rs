@@ -23,6 +23,7 @@ pub fn build_time(variable: &str) -> Option<&'static str> {
         "KAKAO_AUTH_BASE_URL" => option_env!("KAKAO_DESK_BUILD_AUTH_BASE_URL"),
         "KAKAO_API_BASE_URL" => option_env!("KAKAO_DESK_BUILD_API_BASE_URL"),
         "KAKAO_OIDC_ISSUER" => option_env!("KAKAO_DESK_BUILD_OIDC_ISSUER"),
+        "KAKAO_LOGOUT_REDIRECT_URI" => option_env!("KAKAO_DESK_BUILD_LOGOUT_REDIRECT_URI"),
         _ => None,
     }
 }

@@ -64,31 +64,14 @@ pub async fn start(handle: LoginHandle) {
     // token, so there is nothing to ask it.
     if !demo {
         tauri::async_runtime::spawn(async move {
-            if let Err(error) = login.verify_session().await {
-                handle.report(error.code());
-            }
-            handle.publish();
+            // What Kakao says about the restored session, and at most once
+            // per start a stale profile read again; while Kakao is
+            // unreachable, the backoff asks again.
+            let outcome = login.recheck_once(PROFILE_MAX_AGE).await;
+            handle.settle(outcome);
             // Tests and the crash rig wait for this line: after it, the
             // screen shows what Kakao said about the restored session.
             tracing::info!("start-up session check done");
-            // Then, at most once per start, a stale profile is read again;
-            // while Kakao is unreachable, the backoff asks again.
-            if handle.is_offline() {
-                handle.keep_rechecking();
-            } else if login.is_signed_in() {
-                match login.refresh_stale_profile(PROFILE_MAX_AGE).await {
-                    Ok(true) => handle.publish(),
-                    Ok(false) => {}
-                    Err(error) if error.is_unreachable() => {
-                        handle.publish();
-                        handle.keep_rechecking();
-                    }
-                    Err(error) => {
-                        handle.report_login(&error);
-                        handle.publish();
-                    }
-                }
-            }
         });
     }
 }
@@ -208,8 +191,16 @@ async fn demo_config(
     let base = url::Url::parse(emulator.base_url()).map_err(|_| ErrorCode::Internal)?;
     let redirect =
         url::Url::parse(&emulator.bridge_redirect_uri()).map_err(|_| ErrorCode::Internal)?;
-    let config = Config::demo(&base, emulator.client_id(), &redirect, scopes)
-        .map_err(|error| error.code())?;
+    let signed_out =
+        url::Url::parse(&emulator.signed_out_uri()).map_err(|_| ErrorCode::Internal)?;
+    let config = Config::demo(
+        &base,
+        emulator.client_id(),
+        &redirect,
+        Some(&signed_out),
+        scopes,
+    )
+    .map_err(|error| error.code())?;
     tracing::info!(emulator = %base, "demo mode: Kakao is the bundled emulator");
     Ok((config, Some(emulator)))
 }

@@ -39,19 +39,25 @@ pub fn session_view(core: CoreState<'_>, demo: bool) -> SessionView {
             offline,
             consent_offers,
             consent_note,
+            accounts,
         }) => SessionView {
             profile: profile.clone(),
             last_login_at: last_login_at.map(unix_ms),
             offline: *offline,
             consent_offers: consent_offers.clone(),
             consent_note: consent_note.clone(),
+            accounts: accounts.clone(),
             ..SessionView::bare(SessionState::SignedIn)
         },
-        CoreState::Open(LoginSnapshot::SignedOut { continue_as }) => SessionView {
+        CoreState::Open(LoginSnapshot::SignedOut {
+            continue_as,
+            accounts,
+        }) => SessionView {
             continue_as: continue_as.as_ref().map(|p| ContinueAs {
                 nickname: p.nickname.clone(),
                 thumbnail_data_url: p.thumbnail_data_url.clone(),
             }),
+            accounts: accounts.clone(),
             ..SessionView::bare(SessionState::SignedOut)
         },
         // A state this shell does not know yet: the login screen is safe.
@@ -87,6 +93,16 @@ mod tests {
         let mut public = profile.to_public();
         public.thumbnail_data_url = Some("data:image/png;base64,iVBORw0KGgo=".to_owned());
         public
+    }
+
+    fn account(id: i64, signed_in: bool, active: bool) -> kakao_desk_core::login::AccountView {
+        kakao_desk_core::login::AccountView {
+            kakao_id: KakaoId::new(id),
+            nickname: Some("홍길동".to_owned()),
+            thumbnail_data_url: None,
+            signed_in,
+            active,
+        }
     }
 
     fn json_of(view: SessionView) -> serde_json::Value {
@@ -145,6 +161,10 @@ mod tests {
                 offer: "birthday".into(),
                 outcome: kakao_desk_core::login::ConsentOutcome::Declined,
             }),
+            accounts: vec![
+                account(1_376_016_924_426_111_111, true, true),
+                account(7, false, false),
+            ],
         };
         let view = json_of(session_view(CoreState::Open(&snapshot), false));
         assert_eq!(view["state"], "signed_in");
@@ -168,12 +188,21 @@ mod tests {
             "Kakao was unreachable: the badge shows"
         );
         assert_eq!(view["continueAs"], json!(null));
+        assert_eq!(
+            view["accounts"],
+            json!([
+                {"kakaoId": "1376016924426111111", "nickname": "홍길동", "thumbnailDataUrl": null, "signedIn": true, "active": true},
+                {"kakaoId": "7", "nickname": "홍길동", "thumbnailDataUrl": null, "signedIn": false, "active": false},
+            ]),
+            "the switcher: ids as strings, who is signed in, who is in use"
+        );
     }
 
     #[test]
     fn signed_out_offers_to_continue_as_the_last_account() {
         let snapshot = LoginSnapshot::SignedOut {
             continue_as: Some(profile("홍길동")),
+            accounts: vec![account(7, true, false)],
         };
         let view = json_of(session_view(CoreState::Open(&snapshot), false));
         assert_eq!(view["state"], "signed_out");
@@ -182,7 +211,14 @@ mod tests {
             json!({"nickname": "홍길동", "thumbnailDataUrl": "data:image/png;base64,iVBORw0KGgo="}),
             "the nickname and cached picture only: no email, no birthday on the login screen"
         );
-        let first_run = LoginSnapshot::SignedOut { continue_as: None };
+        assert_eq!(
+            view["accounts"][0]["signedIn"], true,
+            "an account still signed in is one click away from the login screen"
+        );
+        let first_run = LoginSnapshot::SignedOut {
+            continue_as: None,
+            accounts: Vec::new(),
+        };
         assert_eq!(
             json_of(session_view(CoreState::Open(&first_run), false))["continueAs"],
             json!(null)
@@ -191,7 +227,10 @@ mod tests {
 
     #[test]
     fn demo_mode_is_stamped_on_every_view() {
-        let signed_out = LoginSnapshot::SignedOut { continue_as: None };
+        let signed_out = LoginSnapshot::SignedOut {
+            continue_as: None,
+            accounts: Vec::new(),
+        };
         for core in [
             CoreState::Opening,
             CoreState::Failed,

@@ -8,6 +8,7 @@
 //! is empty, so `cargo test` and `cargo clippy --all-targets` work there.
 #![cfg(target_os = "linux")]
 
+mod accounts;
 mod bridge;
 mod check;
 mod crash;

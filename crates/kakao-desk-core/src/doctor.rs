@@ -99,6 +99,12 @@ pub enum Finding {
     },
     /// KOE101: no app has this REST API key.
     UnknownClientId,
+    /// KOE007: the logout redirect URI is not registered, so "also sign out
+    /// of Kakao in the browser" ends on Kakao's error page.
+    LogoutRedirectNotRegistered {
+        /// The logout redirect URI to register.
+        uri: String,
+    },
     /// KOE004: Kakao Login is off for the app.
     KakaoLoginOff,
     /// KOE205 for `openid`: OpenID Connect is off in the console.
@@ -150,6 +156,7 @@ impl Finding {
             Self::IssuerMismatch { .. } => "issuer_mismatch",
             Self::RedirectNotRegistered { .. } => "redirect_not_registered",
             Self::UnknownClientId => "unknown_client_id",
+            Self::LogoutRedirectNotRegistered { .. } => "logout_redirect_not_registered",
             Self::KakaoLoginOff => "kakao_login_off",
             Self::OidcOffInConsole => "oidc_off_in_console",
             Self::ConsentItemsNotSet { .. } => "consent_items_not_set",
@@ -169,7 +176,8 @@ impl Finding {
             | Self::LoopbackPort { port: Some(_) }
             | Self::OpenidWithoutOidc
             | Self::SchemeNotIdentifier { .. }
-            | Self::AuthHostUnreachable => Severity::Warning,
+            | Self::AuthHostUnreachable
+            | Self::LogoutRedirectNotRegistered { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -286,6 +294,17 @@ impl Finding {
                 } else {
                     format!(
                         "KOE006: the redirect URI is not registered for this REST API key. In the console, under [App > Platform keys > REST API key > Redirect URI], register {uri} exactly, trailing slash included."
+                    )
+                }
+            }
+            Self::LogoutRedirectNotRegistered { uri } => {
+                if ko {
+                    format!(
+                        "KOE007: 로그아웃 리다이렉트 URI가 등록되어 있지 않아 '브라우저의 카카오계정에서도 로그아웃'이 카카오 오류 페이지에서 끝납니다. 콘솔의 [카카오 로그인 > 로그아웃 리다이렉트 URI]에 {uri} 를 글자 그대로 등록하세요(로그인은 영향 없음)."
+                    )
+                } else {
+                    format!(
+                        "KOE007: the logout redirect URI is not registered, so \"also sign out of Kakao in the browser\" ends on Kakao's error page. Register {uri} exactly under [Kakao Login > Logout redirect URI] in the console (logins are not affected)."
                     )
                 }
             }
@@ -542,7 +561,32 @@ pub async fn check_online(config: &Config, setup: &Setup, options: ClientOptions
     if config.redirect_mode == RedirectMode::Bridge {
         findings.extend(check_bridge_page(&client, config, setup).await);
     }
+    if let Some(target) = &config.logout_redirect_uri {
+        findings.extend(check_logout_redirect(&client, config, target).await);
+    }
     findings
+}
+
+/// Kakao's account logout with the configured logout redirect URI, without
+/// a browser session (so nobody is signed out): a registered URI is
+/// redirected to, an unregistered one gets KOE007's error page.
+async fn check_logout_redirect(
+    client: &KakaoClient,
+    config: &Config,
+    target: &url::Url,
+) -> Option<Finding> {
+    let mut url = config.auth_base_url.endpoint("oauth/logout");
+    url.query_pairs_mut()
+        .append_pair("client_id", &config.client_id)
+        .append_pair("logout_redirect_uri", target.as_str());
+    match client.page(&url).await {
+        Ok(page) if classify(&page) == refused("KOE007") => {
+            Some(Finding::LogoutRedirectNotRegistered {
+                uri: target.as_str().to_owned(),
+            })
+        }
+        _ => None,
+    }
 }
 
 fn refused(code: &str) -> Probe {
@@ -663,6 +707,9 @@ pub struct ConsoleValues {
     pub consent_items: Vec<String>,
     /// Whether OpenID Connect must be on.
     pub oidc: bool,
+    /// The logout redirect URI to register, when the app offers "also sign
+    /// out of Kakao in the browser".
+    pub logout_redirect_uri: Option<String>,
 }
 
 impl ConsoleValues {
@@ -692,6 +739,10 @@ impl ConsoleValues {
             redirect_uris,
             consent_items,
             oidc: config.oidc,
+            logout_redirect_uri: config
+                .logout_redirect_uri
+                .as_ref()
+                .map(|u| u.as_str().to_owned()),
         }
     }
 }
@@ -799,10 +850,10 @@ impl Report {
                 } else {
                     "Logout redirect URI"
                 },
-                if ko {
-                    "필요 없음(앱은 /v1/user/logout으로 로그아웃)"
-                } else {
-                    "not needed (the app logs out with /v1/user/logout)"
+                match (&values.logout_redirect_uri, ko) {
+                    (Some(uri), _) => uri.as_str(),
+                    (None, true) => "필요 없음(브라우저의 카카오계정 로그아웃을 제공하지 않음)",
+                    (None, false) => "not needed (no \"also sign out of Kakao in the browser\")",
                 },
             );
             out.push('\n');

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
-use crate::state::{BRIDGE_PATH, EmulatorState};
+use crate::state::{BRIDGE_PATH, EmulatorState, SIGNED_OUT_PATH};
 use crate::{assets, kapi, kauth, middleware};
 
 /// The emulator's router: every kauth and kapi path on one service, behind
@@ -36,6 +36,7 @@ pub fn app(state: EmulatorState) -> Router {
         )
         // The publisher's bridge page and the profile images.
         .route(BRIDGE_PATH, get(assets::bridge))
+        .route(SIGNED_OUT_PATH, get(assets::signed_out))
         .route("/images/{file}", get(assets::image))
         // Layers run bottom-up on the way in: the log sees the final answer,
         // including injected faults.

@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{EmulatorConfig, RedirectUriError};
 use crate::router::app;
-use crate::state::{BRIDGE_PATH, EmulatorState, StartError};
+use crate::state::{BRIDGE_PATH, EmulatorState, SIGNED_OUT_PATH, StartError};
 use crate::{Clock, Faults, RequestLog};
 
 /// A serving emulator. Dropping it stops the server too (without waiting).
@@ -83,6 +83,12 @@ impl RunningEmulator {
     /// redirect URI. It forwards to `{bridge_scheme}://oauth/callback?...`.
     pub fn bridge_redirect_uri(&self) -> String {
         self.url(BRIDGE_PATH)
+    }
+
+    /// The emulator's own "signed out of Kakao" page, registered as a logout
+    /// redirect URI (`/oauth/logout` sends the browser there).
+    pub fn signed_out_uri(&self) -> String {
+        self.url(SIGNED_OUT_PATH)
     }
 
     /// Registers one more redirect URI (exact match; http/https only).

@@ -15,6 +15,9 @@ use crate::{Clock, Faults, RequestLog, Users};
 
 /// Path of the bridge page the emulator plays (always a registered redirect URI).
 pub const BRIDGE_PATH: &str = "/bridge/kakao/callback";
+/// The page the browser lands on after `/oauth/logout`, registered as a
+/// logout redirect URI like the bridge page is as a redirect URI.
+pub const SIGNED_OUT_PATH: &str = "/bridge/kakao/signed-out";
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +176,8 @@ impl EmulatorState {
         let issuer = config.issuer.unwrap_or_else(|| base_url.clone());
         let mut redirect_uris = config.redirect_uris;
         redirect_uris.push(format!("{base_url}{BRIDGE_PATH}"));
+        let mut logout_redirect_uris = config.logout_redirect_uris;
+        logout_redirect_uris.push(format!("{base_url}{SIGNED_OUT_PATH}"));
         let store = Store {
             redirect_uris,
             auto_consent: config.auto_consent,
@@ -184,7 +189,7 @@ impl EmulatorState {
                 base_url,
                 client_id: config.client_id,
                 client_secret: config.client_secret,
-                logout_redirect_uris: config.logout_redirect_uris,
+                logout_redirect_uris,
                 app_name: config.app_name,
                 app_id: config.app_id,
                 openid: config.openid,

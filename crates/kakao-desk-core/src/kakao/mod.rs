@@ -193,13 +193,8 @@ impl KakaoClient {
     /// # Errors
     /// A [`KakaoError`]; -401 means the access token needs a refresh.
     pub async fn user_me(&self, token: &AccessToken) -> Result<UserMeResponse, KakaoError> {
-        let request = self
-            .http
-            .get(self.api.endpoint("/v2/user/me"))
-            .query(&[("secure_resource", "true")])
-            .bearer_auth(token.secret());
-        let (status, body) = self.send(request, "/v2/user/me", MAX_JSON_BYTES).await?;
-        parse(status, &body)
+        self.get_with_token("/v2/user/me", &[("secure_resource", "true")], token)
+            .await
     }
 
     /// `GET /v1/user/access_token_info` (`docs/kakao-api.md` §5.1).
@@ -210,14 +205,8 @@ impl KakaoClient {
         &self,
         token: &AccessToken,
     ) -> Result<AccessTokenInfo, KakaoError> {
-        let request = self
-            .http
-            .get(self.api.endpoint("/v1/user/access_token_info"))
-            .bearer_auth(token.secret());
-        let (status, body) = self
-            .send(request, "/v1/user/access_token_info", MAX_JSON_BYTES)
-            .await?;
-        parse(status, &body)
+        self.get_with_token("/v1/user/access_token_info", &[], token)
+            .await
     }
 
     /// `POST /v1/user/logout` (`docs/kakao-api.md` §5.2): revokes the token at Kakao.
@@ -242,14 +231,7 @@ impl KakaoClient {
     /// # Errors
     /// A [`KakaoError`]; -401 means the access token needs a refresh.
     pub async fn user_scopes(&self, token: &AccessToken) -> Result<ScopesAnswer, KakaoError> {
-        let request = self
-            .http
-            .get(self.api.endpoint("/v2/user/scopes"))
-            .bearer_auth(token.secret());
-        let (status, body) = self
-            .send(request, "/v2/user/scopes", MAX_JSON_BYTES)
-            .await?;
-        parse(status, &body)
+        self.get_with_token("/v2/user/scopes", &[], token).await
     }
 
     /// `POST /v2/user/revoke/scopes` with `scopes=["…"]` (§5.5): withdraws
@@ -271,6 +253,22 @@ impl KakaoClient {
         let (status, body) = self
             .send(request, "/v2/user/revoke/scopes", MAX_JSON_BYTES)
             .await?;
+        parse(status, &body)
+    }
+
+    /// A bearer `GET` of a kapi JSON resource.
+    async fn get_with_token<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &'static str,
+        query: &[(&str, &str)],
+        token: &AccessToken,
+    ) -> Result<T, KakaoError> {
+        let request = self
+            .http
+            .get(self.api.endpoint(path))
+            .query(query)
+            .bearer_auth(token.secret());
+        let (status, body) = self.send(request, path, MAX_JSON_BYTES).await?;
         parse(status, &body)
     }
 

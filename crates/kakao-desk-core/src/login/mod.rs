@@ -176,6 +176,8 @@ pub enum Recheck {
     /// The session ended (signed out elsewhere in the app, or Kakao refused
     /// the refresh token: the error).
     Ended(Option<LoginError>),
+    /// Kakao could not be reached (one check: the badge shows).
+    Unreachable,
     /// Kakao stayed unreachable for the whole backoff.
     GaveUp,
 }
@@ -486,10 +488,21 @@ impl KakaoLogin {
 
     /// The "add …" actions the profile card offers now.
     pub fn consent_offers(&self) -> Vec<ConsentOffer> {
-        match self.snapshot() {
-            LoginSnapshot::SignedIn { consent_offers, .. } => consent_offers,
-            _ => Vec::new(),
+        if !self.live.is_signed_in() {
+            return Vec::new();
         }
+        let cached = self.live.profile();
+        offers(
+            cached.as_ref().map(|c| &c.profile),
+            &self.config.scopes,
+            &self.live.consent().required,
+        )
+    }
+
+    /// True while signed in and Kakao could not be reached the last time
+    /// the session was checked (the offline badge). No I/O.
+    pub fn is_offline(&self) -> bool {
+        self.live.is_signed_in() && self.live.is_offline()
     }
 
     /// Starts additional consent for the offer named `offer_id`
@@ -687,25 +700,38 @@ impl KakaoLogin {
                 return Recheck::Reachable(None);
             }
             tracing::debug!("asking Kakao again after it could not be reached");
-            match self.verify_session().await {
-                Err(error) => {
-                    // Kakao answered, and the answer was no (the refresh
-                    // token is gone, a limit, a config error).
-                    return if self.live.is_signed_in() {
-                        Recheck::Reachable(Some(error))
-                    } else {
-                        Recheck::Ended(Some(error))
-                    };
+            match self.recheck_once(max_age).await {
+                Recheck::Unreachable => {}
+                answered => {
+                    tracing::info!("Kakao answers again");
+                    return answered;
                 }
-                Ok(()) if !self.live.is_offline() => {
-                    tracing::info!("Kakao is reachable again");
-                    let read = self.refresh_stale_profile(max_age).await;
-                    return Recheck::Reachable(read.err().filter(|e| !e.is_unreachable()));
-                }
-                Ok(()) => {}
             }
         }
         Recheck::GaveUp
+    }
+
+    /// One check with Kakao, as after a start, a switch, a window focus:
+    /// asks about the session ([`KakaoLogin::verify_session`]) and, when
+    /// Kakao answers, reads a profile older than `max_age`
+    /// ([`KakaoLogin::refresh_stale_profile`]). Says how it went: Kakao
+    /// answered (with the error it refused something with), the session
+    /// ended, or Kakao could not be reached (the offline badge shows).
+    pub async fn recheck_once(&self, max_age: Duration) -> Recheck {
+        if !self.live.is_signed_in() {
+            return Recheck::Ended(None);
+        }
+        match self.verify_session().await {
+            // Kakao answered, and the answer was no (the refresh token is
+            // gone, a limit, a config error).
+            Err(error) if self.live.is_signed_in() => Recheck::Reachable(Some(error)),
+            Err(error) => Recheck::Ended(Some(error)),
+            Ok(()) if self.live.is_offline() => Recheck::Unreachable,
+            Ok(()) => match self.refresh_stale_profile(max_age).await {
+                Err(error) if error.is_unreachable() => Recheck::Unreachable,
+                read => Recheck::Reachable(read.err()),
+            },
+        }
     }
 
     /// Restores the session from the vault at start-up, without the network:
@@ -754,17 +780,12 @@ impl KakaoLogin {
         }
         if self.live.is_signed_in() {
             let cached = self.live.profile();
-            let consent = self.live.consent();
             return LoginSnapshot::SignedIn {
                 last_login_at: cached.as_ref().map(|c| c.last_login_at),
                 profile: cached.as_ref().map(CachedProfile::to_public),
                 offline: self.live.is_offline(),
-                consent_offers: offers(
-                    cached.as_ref().map(|c| &c.profile),
-                    &self.config.scopes,
-                    &consent.required,
-                ),
-                consent_note: consent.last,
+                consent_offers: self.consent_offers(),
+                consent_note: self.live.consent().last,
                 accounts: self.accounts(),
             };
         }

@@ -112,6 +112,21 @@ async fn each_console_mistake_is_named() -> TestResult {
         findings(&resolve(&right, &[unregistered]), &setup()).await,
         ["redirect_not_registered"]
     );
+    // KOE007: a logout redirect URI the console does not know; the
+    // emulator's own signed-out page is registered and passes.
+    let unknown_logout = (
+        "KAKAO_LOGOUT_REDIRECT_URI",
+        format!("{}/kakao/signed-out/", right.base_url()),
+    );
+    assert_eq!(
+        findings(&resolve(&right, &[unknown_logout]), &setup()).await,
+        ["logout_redirect_not_registered"]
+    );
+    let registered_logout = ("KAKAO_LOGOUT_REDIRECT_URI", right.signed_out_uri());
+    assert_eq!(
+        findings(&resolve(&right, &[registered_logout]), &setup()).await,
+        Vec::<&str>::new()
+    );
     // KOE101: a key no app has (32 hex, so no format warning).
     let wrong_key = (
         "KAKAO_CLIENT_ID",

@@ -146,6 +146,18 @@ async fn kakao_account_logout_needs_a_registered_logout_uri() -> TestResult {
         Some("kakao_emulator_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
         "the browser's Kakao Account session ends"
     );
+    let own = get(url(&emulator.signed_out_uri())).await?;
+    assert_eq!(
+        own.status(),
+        302,
+        "the emulator's own page is registered too"
+    );
+    let landing = get(location(own.headers())?).await?;
+    assert_eq!(landing.status(), 200);
+    assert!(
+        landing.text().await?.contains("로그아웃했습니다"),
+        "and says the browser is signed out"
+    );
     Ok(())
 }
 
