@@ -203,13 +203,17 @@
       text.append(label, status);
       pick.append(avatar, text);
       if (account.active) {
+        // Focusable and announced as the current one; pressing it does
+        // nothing.
         pick.setAttribute("aria-current", "true");
-        pick.disabled = true;
+        pick.setAttribute("aria-disabled", "true");
+        pick.setAttribute("aria-label", t("accounts.inUseLabel", { name }));
       } else {
-        pick.setAttribute("aria-label", `${t(account.signedIn ? "accounts.switchLabel" : "accounts.loginLabel", { name })} (${status.textContent})`);
+        pick.setAttribute("aria-label", t(account.signedIn ? "accounts.switchLabel" : "accounts.loginLabel", { name }));
         pick.disabled = state.busy;
         pick.addEventListener("click", () => {
           clearError();
+          state.refocusAccounts = true;
           if (account.signedIn) {
             run("switch_account", { kakaoId: account.kakaoId }, () =>
               showStatus("status.switched", { nickname: account.nickname || "" }));
@@ -230,7 +234,13 @@
       item.append(pick, remove);
       list.append(item);
     }
-    if (focused) {
+    if (state.refocusAccounts && !state.busy) {
+      // After a switch or a removal the pressed control is gone or
+      // disabled: keyboard focus goes to the account now in use.
+      state.refocusAccounts = false;
+      const current = list.querySelector("[aria-current='true']") || $("add-account");
+      current.focus();
+    } else if (focused) {
       const again = list.querySelector(`[data-testid='${focused[0]}'][data-kakao-id='${focused[1]}']`);
       if (again && !again.disabled) again.focus();
     }
@@ -239,10 +249,19 @@
 
   let removing = null;
 
+  // A dialog keeps its last returnValue when closed with Escape (WebKit):
+  // clear it first, so only the confirm button confirms.
+  function openDialog(id) {
+    const dialog = $(id);
+    dialog.returnValue = "";
+    dialog.showModal();
+  }
+
   function confirmRemove(account) {
     removing = account;
     $("remove-title").textContent = t("remove.title", { name: displayName(account.nickname) });
-    $("remove-dialog").showModal();
+    $("remove-body").textContent = t(account.signedIn ? "remove.body" : "remove.bodySignedOut");
+    openDialog("remove-dialog");
   }
 
   // The card's additional-consent actions: one button per offer Rust makes
@@ -433,6 +452,11 @@
       return ["status.signedIn", { nickname: (session.profile && session.profile.nickname) || "" }];
     }
     if (session.state === "waiting" && previous !== "waiting") return ["status.waiting"];
+    // From the login screen straight to the profile: an account still
+    // signed in was picked in the switcher.
+    if (session.state === "signed_in" && previous === "signed_out") {
+      return ["status.switched", { nickname: (session.profile && session.profile.nickname) || "" }];
+    }
     return null;
   }
 
@@ -491,8 +515,12 @@
     removing = null;
     if (account && $("remove-dialog").returnValue === "confirm") {
       clearError();
+      state.refocusAccounts = true;
       run("remove_account", { kakaoId: account.kakaoId }, () =>
         showStatus("status.removed", { nickname: account.nickname || "" }));
+    } else if (account) {
+      const again = document.querySelector(`[data-testid='remove-account'][data-kakao-id='${account.kakaoId}']`);
+      if (again) again.focus();
     }
   });
   $("refresh-profile").addEventListener("click", () =>
@@ -505,7 +533,7 @@
       run("withdraw_consent", { item }, () => showStatus("status.withdrawn", { itemKey: itemKey(item) }));
     });
   }
-  $("unlink").addEventListener("click", () => $("unlink-dialog").showModal());
+  $("unlink").addEventListener("click", () => openDialog("unlink-dialog"));
   $("unlink-dialog").addEventListener("close", () => {
     if ($("unlink-dialog").returnValue === "confirm") {
       run("unlink", {}, () => showStatus("status.unlinked"));

@@ -162,13 +162,12 @@ pub async fn logout(
     let login = handle.login()?;
     let result = login.logout().await;
     handle.publish();
-    result.map_err(|e| handle.login_error(&e))?;
-    if also_browser == Some(true) {
-        login
-            .sign_out_of_browser()
-            .map_err(|e| handle.login_error(&e))?;
-    }
-    Ok(())
+    // On a shared PC the browser matters even if the local wipe failed.
+    let browser = match also_browser {
+        Some(true) => login.sign_out_of_browser(),
+        _ => Ok(()),
+    };
+    result.and(browser).map_err(|e| handle.login_error(&e))
 }
 
 /// "Use another account": a login with Kakao's account chooser

@@ -186,6 +186,10 @@ impl LoginHandle {
 
     /// Tells the UI that a login operation failed.
     pub fn report_login(&self, error: &LoginError) {
+        // A check made for an account the user switched away from.
+        if error.is_superseded() {
+            return;
+        }
         self.send_error(self.login_error(error));
     }
 
@@ -273,7 +277,15 @@ impl LoginHandle {
         if self.0.checking.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.recheck_now(&login).await;
+        // A switch of account during the check is checked too (its own
+        // recheck found this one running).
+        loop {
+            let account = login.account_in_use();
+            self.recheck_now(&login).await;
+            if login.account_in_use() == account || account.is_none() {
+                break;
+            }
+        }
         self.0.checking.store(false, Ordering::Release);
     }
 

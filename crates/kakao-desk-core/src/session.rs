@@ -469,7 +469,24 @@ impl SessionSet {
             active: self.active.map(|id| id.to_string()),
             sessions: self.sessions.iter().map(SessionRecord::to_out).collect(),
         };
-        Zeroizing::new(serde_json::to_vec(&out).unwrap_or_default())
+        // Sized up front so the buffer is not regrown while it holds
+        // tokens (a regrowth would leave a copy in freed memory).
+        let estimate: usize = self
+            .sessions
+            .iter()
+            .map(|r| {
+                r.session_jwt.secret().len()
+                    + r.access_token.secret().len()
+                    + r.refresh_token.secret().len()
+                    + r.id_token.as_ref().map_or(0, |t| t.secret().len())
+                    + r.scopes.iter().map(|s| s.len() + 3).sum::<usize>()
+                    + 512
+            })
+            .sum();
+        let mut bytes = Zeroizing::new(Vec::with_capacity(2 * estimate + 256));
+        // Writing strings and integers into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *bytes, &out);
+        bytes
     }
 
     /// Reads what [`SessionSet::to_bytes`] wrote, or a single record from

@@ -60,14 +60,14 @@ pub(crate) async fn image(Path(file): Path<String>) -> Response {
     response
 }
 
-/// `GET /bridge/kakao/callback`: forwards the whole query string, untouched,
-/// to `<scheme>://oauth/callback?...`.
 /// `GET /bridge/kakao/signed-out`: where the browser lands after Kakao's
 /// account logout.
 pub(crate) async fn signed_out() -> Response {
     pages::signed_out()
 }
 
+/// `GET /bridge/kakao/callback`: forwards the whole query string, untouched,
+/// to `<scheme>://oauth/callback?...`.
 pub(crate) async fn bridge(
     State(state): State<EmulatorState>,
     RawQuery(query): RawQuery,

@@ -82,15 +82,15 @@ pub(crate) fn error(code: &str, message: &str) -> Response {
     )
 }
 
-/// The publisher's bridge page: forwards the query to the app's scheme.
 /// The page after Kakao's account logout: nothing to do but close it.
 pub(crate) fn signed_out() -> Response {
     let body = "<h1>카카오계정에서 로그아웃했습니다</h1>\
 <p>이 브라우저에서 카카오계정 로그인이 끝났습니다. 이 창을 닫아도 됩니다.</p>\
-<p lang=\"en\">You are signed out of Kakao in this browser. You can close this window.</p>";
+<p lang=\"en\">You are logged out of Kakao in this browser. You can close this window.</p>";
     html(StatusCode::OK, page("Kakao Desk", body))
 }
 
+/// The publisher's bridge page: forwards the query to the app's scheme.
 pub(crate) fn bridge(target: &str) -> Response {
     // JSON string escaping makes the target safe inside <script>; `</` is
     // escaped too so the string cannot close the script element.

@@ -82,6 +82,10 @@ pub enum LoginError {
     /// configured (the UI does not offer it then).
     #[error("no logout redirect URI is configured")]
     NoLogoutRedirect,
+    /// The call was made for an account that is no longer the one in use
+    /// (the user switched meanwhile): its outcome is for nobody to hear.
+    #[error("the account in use changed while the call ran")]
+    Superseded,
 }
 
 impl LoginError {
@@ -100,7 +104,8 @@ impl LoginError {
             | Self::UserMismatch
             | Self::NoRefreshToken
             | Self::NoSuchOffer
-            | Self::NoLogoutRedirect => ErrorCode::Internal,
+            | Self::NoLogoutRedirect
+            | Self::Superseded => ErrorCode::Internal,
             Self::OtherAccount => ErrorCode::WrongAccount,
             Self::NotRevocable => ErrorCode::NotRevocable,
             Self::NotSignedIn => ErrorCode::SessionExpired,
@@ -143,6 +148,12 @@ impl LoginError {
     /// attempt): not a failure to report.
     pub fn is_withdrawn(&self) -> bool {
         matches!(self, Self::Withdrawn)
+    }
+
+    /// True when the account in use changed while the call ran
+    /// ([`LoginError::Superseded`]): nothing to tell the user.
+    pub fn is_superseded(&self) -> bool {
+        matches!(self, Self::Superseded)
     }
 }
 

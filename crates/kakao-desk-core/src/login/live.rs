@@ -59,6 +59,8 @@ pub(super) struct LiveSession {
     offline: AtomicBool,
     /// Sessions installed so far (bumped under the state's write lock).
     installs: AtomicU64,
+    /// The last generation handed out ([`LiveSession::next_generation`]).
+    generations: AtomicU64,
     /// Consent the signed-in user still owes: the `required_scopes` of the
     /// last -402, and the offer they declined last (for the card).
     consent: std::sync::Mutex<ConsentState>,
@@ -89,6 +91,7 @@ impl LiveSession {
             refresh_gate: tokio::sync::Mutex::new(()),
             offline: AtomicBool::new(false),
             installs: AtomicU64::new(0),
+            generations: AtomicU64::new(0),
             consent: std::sync::Mutex::default(),
             others: std::sync::Mutex::default(),
         }
@@ -158,7 +161,9 @@ impl LiveSession {
         let mut slid = format == SetFormat::Single;
         for mut record in set.sessions {
             let in_use = set.active == Some(record.kakao_id);
-            match self.check(&mut record, now) {
+            // Only the account in use is used by this start: the others
+            // keep their idle clock until they are switched to.
+            match self.check(&mut record, now, in_use) {
                 Ok(extended) => {
                     slid |= extended;
                     if in_use {
@@ -192,9 +197,14 @@ impl LiveSession {
     }
 
     /// Checks a saved session by `now` (its JWT is ours, for its account,
-    /// not expired; a Kakao token still alive) and slides it; true when it
-    /// changed and must be sealed.
-    fn check(&self, record: &mut SessionRecord, now: SystemTime) -> Result<bool, LoginError> {
+    /// not expired; a Kakao token still alive) and, when it is being used
+    /// (`used`), slides it; true when it changed and must be sealed.
+    fn check(
+        &self,
+        record: &mut SessionRecord,
+        now: SystemTime,
+        used: bool,
+    ) -> Result<bool, LoginError> {
         let claims = validate(&self.key, &self.app_id, &record.session_jwt, now).inspect_err(
             |error| tracing::info!(%error, "a stored session is no longer valid; signing it out locally"),
         )?;
@@ -206,7 +216,7 @@ impl LiveSession {
             return Err(SessionError::Expired.into());
         }
         // Used today: the session slides (README, "Staying signed in").
-        Ok(self.slide(record, &claims, now))
+        Ok(used && self.slide(record, &claims, now))
     }
 
     /// Moves the session's end by the policy for a use `now`; true when the
@@ -267,7 +277,8 @@ impl LiveSession {
     /// Seals a fresh login's `record` as the session in use and makes it
     /// live. The account that was in use, if another, stays signed in beside
     /// it; one logging in again replaces its old session. Past
-    /// [`MAX_SIGNED_IN`], the account used longest ago is signed out here.
+    /// [`MAX_SIGNED_IN`], the account used longest ago is signed out here;
+    /// its session is returned, to revoke its tokens.
     ///
     /// # Errors
     /// `storage` when the vault cannot be written (nothing changed then).
@@ -275,7 +286,7 @@ impl LiveSession {
         &self,
         record: SessionRecord,
         profile: Option<CachedProfile>,
-    ) -> Result<(), VaultError> {
+    ) -> Result<Vec<SessionRecord>, VaultError> {
         let mut state = self.write();
         let mut others = self.others();
         let mut next: Vec<SessionRecord> = others
@@ -288,16 +299,17 @@ impl LiveSession {
         {
             next.insert(0, live.record.clone());
         }
-        let overflow = next.len() >= MAX_SIGNED_IN;
-        if overflow {
+        let evicted = if next.len() >= MAX_SIGNED_IN {
             tracing::info!("too many accounts signed in; signing out the one used longest ago");
-            next.truncate(MAX_SIGNED_IN - 1);
-        }
-        self.save_set(Some(&record), &next, overflow)?;
+            next.split_off(MAX_SIGNED_IN - 1)
+        } else {
+            Vec::new()
+        };
+        self.save_set(Some(&record), &next, !evicted.is_empty())?;
         *others = next;
         drop(others);
         self.put(&mut state, record, profile);
-        Ok(())
+        Ok(evicted)
     }
 
     /// Makes the signed-in account `id` the one in use, with `profile`
@@ -319,7 +331,7 @@ impl LiveSession {
         };
         let mut next = others.clone();
         let mut record = next.remove(position);
-        if let Err(error) = self.check(&mut record, now) {
+        if let Err(error) = self.check(&mut record, now, true) {
             self.save_set(state.as_ref().map(|l| &l.record), &next, true)?;
             *others = next;
             return Err(error);
@@ -356,15 +368,15 @@ impl LiveSession {
 
     /// The accounts signed in here: the one in use first, then the others
     /// most recently used first.
-    pub(super) fn signed_in(&self) -> Vec<KakaoId> {
+    pub(super) fn signed_in(&self) -> (Option<KakaoId>, Vec<KakaoId>) {
         let state = self.read();
         let others = self.others();
-        state
-            .as_ref()
-            .map(|l| l.record.kakao_id)
+        let active = state.as_ref().map(|l| l.record.kakao_id);
+        let all = active
             .into_iter()
             .chain(others.iter().map(|r| r.kakao_id))
-            .collect()
+            .collect();
+        (active, all)
     }
 
     fn consent_state(&self) -> std::sync::MutexGuard<'_, ConsentState> {
@@ -413,7 +425,7 @@ impl LiveSession {
         record: SessionRecord,
         profile: Option<CachedProfile>,
     ) {
-        let generation = state.as_ref().map_or(0, |l| l.generation + 1);
+        let generation = self.next_generation();
         **state = Some(Live {
             record,
             generation,
@@ -422,20 +434,6 @@ impl LiveSession {
         self.installs.fetch_add(1, Ordering::AcqRel);
         self.offline.store(false, Ordering::Relaxed);
         *self.consent_state() = ConsentState::default();
-    }
-
-    /// Ends the session in use: memory first, then the vault (the other
-    /// accounts stay signed in; with none, the vault is cleared).
-    ///
-    /// # Errors
-    /// [`VaultError::Storage`] when the slots cannot be written or removed.
-    pub(super) fn clear(&self) -> Result<(), VaultError> {
-        let mut state = self.write();
-        *state = None;
-        self.offline.store(false, Ordering::Relaxed);
-        *self.consent_state() = ConsentState::default();
-        let others = self.others();
-        self.save_set(None, &others, true)
     }
 
     pub(super) fn is_signed_in(&self) -> bool {
@@ -483,9 +481,12 @@ impl LiveSession {
         self.refresh_after(generation, kakao, clock).await
     }
 
-    /// Runs a kapi call with the current access token: refreshes first when
-    /// the token is about to expire, and once after a -401; transient errors
-    /// get one jittered retry.
+    /// Runs a kapi call with the access token of the account in use:
+    /// refreshes first when the token is about to expire, and once after a
+    /// -401; transient errors get one jittered retry. The call stays the
+    /// account's it started for: if another account went live meanwhile
+    /// (a switch), it ends with [`LoginError::Superseded`] instead of using
+    /// that account's token.
     ///
     /// # Errors
     /// The call's [`KakaoError`], or the refresh's.
@@ -500,19 +501,21 @@ impl LiveSession {
         F: Fn(AccessToken) -> Fut,
         Fut: Future<Output = Result<T, KakaoError>>,
     {
+        let account = self.kakao_id().ok_or(LoginError::NotSignedIn)?;
         self.refresh_if_needed(kakao, clock).await?;
-        let (generation, token) = self.current_token()?;
+        let (generation, token) = self.current_token(account)?;
         let result = match kakao.retry_once(what, || op(token.clone())).await {
             Err(error) if error.is_invalid_token() => {
                 tracing::info!(what, "access token refused (-401); refreshing once");
                 self.refresh_after(generation, kakao, clock).await?;
-                let (_, token) = self.current_token()?;
+                let (_, token) = self.current_token(account)?;
                 kakao.retry_once(what, || op(token.clone())).await
             }
             other => other,
         };
         if let Err(error) = &result
             && let Some(scopes) = error.required_scopes()
+            && self.kakao_id() == Some(account)
         {
             // -402: the card offers to ask for exactly these.
             tracing::info!(what, scopes = ?scopes, "Kakao wants more consent (-402)");
@@ -521,19 +524,30 @@ impl LiveSession {
         Ok(result?)
     }
 
-    fn current_token(&self) -> Result<(u64, AccessToken), LoginError> {
+    /// The generation and access token of `account`, if it is still the
+    /// one in use.
+    fn current_token(&self, account: KakaoId) -> Result<(u64, AccessToken), LoginError> {
         let state = self.read();
         let live = state.as_ref().ok_or(LoginError::NotSignedIn)?;
+        if live.record.kakao_id != account {
+            return Err(LoginError::Superseded);
+        }
         Ok((live.generation, live.record.access_token.clone()))
     }
 
     /// Single-flight refresh: the first caller refreshes; callers that were
     /// waiting on the gate see the generation moved and return at once.
+    /// Its result goes to the session it was made for — the one holding
+    /// that account and that refresh token, live or switched away from —
+    /// and to no other.
     ///
     /// # Errors
     /// `session_expired` when not signed in or Kakao refused the refresh
-    /// token (the session is then wiped, the cached profile kept);
-    /// `network`, `kakao_temporary`, `rate_limited` leave the session intact.
+    /// token of the session in use (it is then wiped, the cached profile
+    /// kept); [`LoginError::Superseded`] when Kakao refused it for an
+    /// account no longer in use (that session is wiped, the one in use is
+    /// untouched); `network`, `kakao_temporary`, `rate_limited` leave the
+    /// session intact.
     async fn refresh_after(
         &self,
         seen_generation: u64,
@@ -549,72 +563,137 @@ impl LiveSession {
             }
             (live.record.kakao_id, live.record.refresh_token.clone())
         };
+        let made_for = |record: &SessionRecord| {
+            record.kakao_id == account && record.refresh_token.secret() == refresh_token.secret()
+        };
         let tokens = match kakao
             .retry_once("refresh", || kakao.refresh(&refresh_token))
             .await
         {
             Ok(tokens) => tokens,
             Err(error) if error.code() == ErrorCode::SessionExpired => {
-                tracing::info!(kakao_code = %error.kakao_code(), "Kakao refused the refresh token; signing out");
-                self.clear()?;
-                return Err(error.into());
+                tracing::info!(kakao_code = %error.kakao_code(), "Kakao refused the refresh token; signing that session out");
+                return match self.end_where(made_for)? {
+                    Ended::Live => Err(error.into()),
+                    Ended::Other | Ended::Nothing => Err(LoginError::Superseded),
+                };
             }
             Err(error) => {
                 tracing::warn!(kakao_code = %error.kakao_code(), "refresh failed; the session is kept");
                 return Err(error.into());
             }
         };
-        let mut state = self.write();
         let now = clock.now();
-        let Some(live) = state
-            .as_mut()
-            .filter(|live| live.generation == seen_generation)
-        else {
-            self.refreshed_meanwhile(state.as_ref(), account, tokens, now);
-            return Ok(true);
+        let orphan = {
+            let mut state = self.write();
+            match state.as_mut() {
+                Some(live) if made_for(&live.record) => {
+                    let mut record = live.record.clone();
+                    record.apply_refresh(tokens, now);
+                    // A refresh is a use: the session slides with it, within
+                    // the (maybe renewed) refresh token's life.
+                    if let Ok(claims) = validate(&self.key, &self.app_id, &record.session_jwt, now)
+                    {
+                        self.slide(&mut record, &claims, now);
+                    }
+                    // Seal before use: Kakao may already have revoked the old
+                    // refresh token, so the new one must not exist only in
+                    // memory.
+                    if let Err(error) = self.save_active(&record) {
+                        tracing::error!(%error, "could not persist the refreshed session; keeping it in memory");
+                    }
+                    live.record = record;
+                    live.generation = self.next_generation();
+                    tracing::info!("access token refreshed");
+                    None
+                }
+                live => self.refreshed_meanwhile(live.as_deref(), made_for, tokens, now),
+            }
         };
-        let mut record = live.record.clone();
-        record.apply_refresh(tokens, now);
-        // A refresh is a use: the session slides with it, within the (maybe
-        // renewed) refresh token's life.
-        if let Ok(claims) = validate(&self.key, &self.app_id, &record.session_jwt, now) {
-            self.slide(&mut record, &claims, now);
+        if let Some(access_token) = orphan {
+            // Issued for a session no longer kept (removed, replaced by a
+            // login): nothing will use them, so they are revoked.
+            if let Err(error) = kakao.logout(&access_token).await {
+                tracing::info!(kakao_code = %error.kakao_code(), "could not revoke the tokens of a session no longer kept");
+            }
         }
-        // Seal before use: Kakao may already have revoked the old refresh
-        // token, so the new one must not exist only in memory.
-        if let Err(error) = self.save_active(&record) {
-            tracing::error!(%error, "could not persist the refreshed session; keeping it in memory");
-        }
-        live.record = record;
-        live.generation += 1;
-        tracing::info!("access token refreshed");
         Ok(true)
     }
 
-    /// A refresh of `account` came back after another session went live.
-    /// If the account now waits beside it (the user switched), the new
-    /// tokens are sealed into its session; otherwise (a consent or a login
-    /// replaced the session) they belong to a session that is gone.
+    /// A refresh came back after its session stopped being the one in use.
+    /// If it waits beside it (the user switched away), the new tokens are
+    /// sealed into it; otherwise the session is gone and the new access
+    /// token is returned for revocation.
     fn refreshed_meanwhile(
         &self,
         live: Option<&Live>,
-        account: KakaoId,
+        made_for: impl Fn(&SessionRecord) -> bool,
         tokens: TokenSet,
         now: SystemTime,
-    ) {
+    ) -> Option<AccessToken> {
         let mut others = self.others();
-        let Some(position) = others.iter().position(|r| r.kakao_id == account) else {
-            tracing::info!("the session changed during a refresh; its result is dropped");
-            return;
+        let Some(position) = others.iter().position(made_for) else {
+            tracing::info!("the session changed during a refresh; its tokens are revoked");
+            return Some(tokens.access_token);
         };
         let mut next = others.clone();
         next[position].apply_refresh(tokens, now);
-        match self.save_set(live.map(|l| &l.record), &next, false) {
-            Ok(()) => {
-                *others = next;
-                tracing::info!("access token refreshed for an account switched away from");
-            }
-            Err(error) => tracing::error!(%error, "could not persist a refreshed session"),
+        if let Err(error) = self.save_set(live.map(|l| &l.record), &next, false) {
+            tracing::error!(%error, "could not persist a refreshed session; keeping it in memory");
         }
+        *others = next;
+        tracing::info!("access token refreshed for an account switched away from");
+        None
     }
+
+    /// Ends the one session `which` picks, live or beside it, and reports
+    /// which it was. The session in use is never ended for another's sake.
+    fn end_where(&self, which: impl Fn(&SessionRecord) -> bool) -> Result<Ended, VaultError> {
+        let mut state = self.write();
+        let mut others = self.others();
+        if state.as_ref().is_some_and(|live| which(&live.record)) {
+            let next = others.clone();
+            self.save_set(None, &next, true)?;
+            *state = None;
+            self.offline.store(false, Ordering::Relaxed);
+            *self.consent_state() = ConsentState::default();
+            return Ok(Ended::Live);
+        }
+        let Some(position) = others.iter().position(&which) else {
+            return Ok(Ended::Nothing);
+        };
+        let mut next = others.clone();
+        next.remove(position);
+        self.save_set(state.as_ref().map(|l| &l.record), &next, true)?;
+        *others = next;
+        Ok(Ended::Other)
+    }
+
+    /// Signs `account` out on this device (its session, live or beside the
+    /// one in use); the other accounts stay.
+    ///
+    /// # Errors
+    /// [`VaultError::Storage`] when the vault cannot be written (nothing
+    /// changed then).
+    pub(super) fn end(&self, account: KakaoId) -> Result<(), VaultError> {
+        self.end_where(|record| record.kakao_id == account)
+            .map(drop)
+    }
+
+    /// A generation no session has had: bumped at every install and
+    /// refresh, never reused, so a refresh made for one session can never
+    /// pass for another's.
+    fn next_generation(&self) -> u64 {
+        self.generations.fetch_add(1, Ordering::AcqRel) + 1
+    }
+}
+
+/// Which session [`LiveSession::end_where`] ended.
+enum Ended {
+    /// The one in use.
+    Live,
+    /// One beside it.
+    Other,
+    /// None matched.
+    Nothing,
 }

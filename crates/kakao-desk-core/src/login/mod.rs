@@ -456,7 +456,10 @@ impl KakaoLogin {
         let mut shown = cached;
         shown.profile = profile;
         let public = shown.to_public();
-        self.live.install_login(record, Some(shown))?;
+        let evicted = self.live.install_login(record, Some(shown))?;
+        for record in &evicted {
+            self.revoke(record).await;
+        }
         Ok(public)
     }
 
@@ -759,6 +762,11 @@ impl KakaoLogin {
         self.live.is_signed_in()
     }
 
+    /// The account in use, if any.
+    pub fn account_in_use(&self) -> Option<KakaoId> {
+        self.live.kakao_id()
+    }
+
     /// The signed-in user's cached profile (with thumbnail bytes), if any.
     pub fn current_profile(&self) -> Option<CachedProfile> {
         self.live.profile()
@@ -805,8 +813,7 @@ impl KakaoLogin {
     /// The accounts used on this device, for the switcher: every one signed
     /// in here (the one in use first), then the latest signed-out ones.
     pub fn accounts(&self) -> Vec<AccountView> {
-        let signed_in = self.live.signed_in();
-        let active = self.live.kakao_id();
+        let (active, signed_in) = self.live.signed_in();
         let cache = lock(&self.cache);
         let recent = cache
             .recent(signed_in.len() + MAX_LISTED_SIGNED_OUT)
@@ -850,8 +857,10 @@ impl KakaoLogin {
     /// `storage` when the vault or cache cannot be written.
     pub async fn remove_account(&self, id: KakaoId) -> Result<(), LoginError> {
         if self.live.kakao_id() == Some(id) {
-            self.logout().await?;
+            self.logout_account(id).await?;
         } else if let Some(record) = self.live.remove_other(id)? {
+            // Off this device first, then revoked: a failure at Kakao
+            // cannot leave it here.
             self.revoke(&record).await;
         }
         lock(&self.cache).delete(id)?;
@@ -979,18 +988,25 @@ impl KakaoLogin {
     /// `storage` only when the local wipe failed; a Kakao failure is logged,
     /// not returned.
     pub async fn logout(&self) -> Result<(), LoginError> {
-        if self.live.is_signed_in() {
-            let revoked = self
-                .live
-                .with_token("logout", &self.kakao, &*self.clock, |token| async move {
-                    self.kakao.logout(&token).await
-                })
-                .await;
-            if let Err(error) = revoked {
-                tracing::warn!(code = %error.code(), "Kakao logout failed; signing out locally anyway");
-            }
+        match self.live.kakao_id() {
+            Some(id) => self.logout_account(id).await,
+            None => Ok(()),
         }
-        self.live.clear()?;
+    }
+
+    /// [`KakaoLogin::logout`] of `id`, the account in use when it began: a
+    /// switch meanwhile never signs out the other account.
+    async fn logout_account(&self, id: KakaoId) -> Result<(), LoginError> {
+        let revoked = self
+            .live
+            .with_token("logout", &self.kakao, &*self.clock, |token| async move {
+                self.kakao.logout(&token).await
+            })
+            .await;
+        if let Err(error) = revoked {
+            tracing::warn!(code = %error.code(), "Kakao logout failed; signing out locally anyway");
+        }
+        self.live.end(id)?;
         tracing::info!("signed out");
         Ok(())
     }
@@ -1008,7 +1024,7 @@ impl KakaoLogin {
                 self.kakao.unlink(&token).await
             })
             .await?;
-        self.live.clear()?;
+        self.live.end(id)?;
         lock(&self.cache).delete(id)?;
         tracing::info!("unlinked; session and cached profile removed");
         Ok(())

@@ -151,20 +151,29 @@ impl Vault {
 
     /// As [`Vault::save`], then once more, so both slots hold `plaintext`:
     /// what the previous save held (an account just removed, its tokens) is
-    /// gone from storage as well, not only superseded. A crash between the
-    /// two writes leaves the new record newest; the older slot is then
-    /// overwritten by the next save.
+    /// gone from storage as well, not only superseded; so is anything moved
+    /// aside earlier. The first write is the commit: when it returns `Ok`
+    /// the new record is the newest on storage, and a failure of the second
+    /// (or a crash before it) only leaves the older slot for the next save
+    /// to overwrite.
     ///
     /// # Errors
-    /// As [`Vault::save`].
+    /// As [`Vault::save`], for the first write.
     pub fn save_over_both(&self, plaintext: &[u8]) -> Result<(), VaultError> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(VaultError::TooLarge);
         }
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        for _ in 0..2 {
-            let scan = self.scan(true)?;
-            self.write_next(&scan, RecordKind::Data, plaintext)?;
+        let scan = self.scan(true)?;
+        self.write_next(&scan, RecordKind::Data, plaintext)?;
+        let scrubbed = self
+            .scan(true)
+            .and_then(|scan| self.write_next(&scan, RecordKind::Data, plaintext));
+        if let Err(error) = scrubbed {
+            tracing::warn!(%error, "could not overwrite the older vault slot; the next save will");
+        }
+        if let Err(error) = self.storage.remove_set_aside() {
+            tracing::warn!(%error, "could not remove a vault set aside earlier");
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use kakao_desk_core::profile::KakaoId;
 use kakao_desk_core::secret::VaultKey;
 use kakao_desk_core::session::{SessionRecord, SessionSet, SetFormat};
 use kakao_desk_core::vault::{FileVaultStorage, Vault};
-use kakao_emulator::fixture_ids;
+use kakao_emulator::{Fault, FaultMode, fixture_ids};
 
 use crate::rig::*;
 
@@ -142,6 +142,13 @@ async fn logout_ends_only_the_account_in_use() -> TestResult {
     let set = rig.stored_set()?;
     assert_eq!(set.active, None);
     assert_eq!(set.sessions.len(), 1);
+    for slot in ["session-a", "session-b"] {
+        let set = set_in_slot_alone(&rig.vault_dir(), slot)?;
+        assert!(
+            set.sessions.iter().all(|r| r.kakao_id.get() != SECOND),
+            "{slot} keeps nothing of the account that logged out"
+        );
+    }
     rig.login.switch_account(KakaoId::new(FIRST))?;
     assert_eq!(rig.login.check_session().await?.id, Some(FIRST));
     assert_eq!(
@@ -262,16 +269,19 @@ async fn a_torn_write_of_the_set_loses_only_that_write() -> TestResult {
     rig.login.refresh_if_needed().await?;
     let before = rig.stored_set()?;
     add_account(&rig, SECOND).await?;
-    // The write that added the second account, cut short on disk.
-    let newest = ["session-a", "session-b"]
-        .into_iter()
-        .map(|slot| rig.vault_dir().join(format!("{slot}.vault")))
-        .max_by_key(|path| {
-            std::fs::metadata(path)
-                .and_then(|m| m.modified())
-                .unwrap_or(std::time::UNIX_EPOCH)
-        })
-        .ok_or("two slots")?;
+    // The write that added the second account (the slot holding it), cut
+    // short on disk.
+    let mut newest = None;
+    for slot in ["session-a", "session-b"] {
+        if set_in_slot_alone(&rig.vault_dir(), slot)?
+            .sessions
+            .iter()
+            .any(|r| r.kakao_id.get() == SECOND)
+        {
+            newest = Some(rig.vault_dir().join(format!("{slot}.vault")));
+        }
+    }
+    let newest = newest.ok_or("a slot holds the second account")?;
     let bytes = std::fs::read(&newest)?;
     std::fs::write(&newest, &bytes[..bytes.len() / 2])?;
     let restarted = rig.open_login()?;
@@ -284,6 +294,129 @@ async fn a_torn_write_of_the_set_loses_only_that_write() -> TestResult {
     let after = rig.stored_set()?;
     assert_eq!(after.sessions.len(), before.sessions.len());
     assert!(same_session(&after.sessions[0], &before.sessions[0]));
+    Ok(())
+}
+
+/// Both accounts signed in, the first in use, both access tokens expired
+/// (six hours on), and the next token request answered a second late.
+/// With `revoked`, the first account's tokens were revoked elsewhere
+/// before (another device's logout).
+async fn first_in_use_with_a_slow_refresh(revoked: bool) -> TestResult<Rig> {
+    let mut setup = Setup::default();
+    setup.emulator.hang_for = std::time::Duration::from_secs(1);
+    let rig = Rig::with(setup).await?;
+    rig.log_in().await?;
+    add_account(&rig, SECOND).await?;
+    rig.login.switch_account(KakaoId::new(FIRST))?;
+    if revoked {
+        let first = stored(&rig, FIRST)?;
+        let answer = http()?
+            .post(format!("{}/v1/user/logout", rig.emulator.base_url()))
+            .bearer_auth(first.access_token.secret())
+            .send()
+            .await?;
+        assert_eq!(answer.status(), 200, "revoked at Kakao");
+    }
+    rig.advance(std::time::Duration::from_secs(6 * 3600));
+    rig.emulator
+        .faults()
+        .inject("/oauth/token", Fault::Hang, FaultMode::Once);
+    Ok(rig)
+}
+
+fn stored(rig: &Rig, id: i64) -> TestResult<SessionRecord> {
+    rig.stored_set()?
+        .sessions
+        .into_iter()
+        .find(|r| r.kakao_id.get() == id)
+        .ok_or_else(|| format!("{id} is sealed").into())
+}
+
+#[tokio::test]
+async fn a_refresh_that_returns_after_a_switch_goes_to_its_own_account() -> TestResult {
+    let rig = first_in_use_with_a_slow_refresh(false).await?;
+    let first_before = stored(&rig, FIRST)?;
+    let second_before = stored(&rig, SECOND)?;
+    let login = rig.login.clone();
+    let refreshing = tokio::spawn(async move { login.refresh_if_needed().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    rig.login.switch_account(KakaoId::new(SECOND))?;
+    assert!(refreshing.await??, "the refresh happened");
+    assert_eq!(in_use(&rig.login), Some(SECOND), "the switch stands");
+    let first = stored(&rig, FIRST)?;
+    assert_ne!(
+        first.access_token.secret(),
+        first_before.access_token.secret(),
+        "the new tokens were sealed into the first account's session"
+    );
+    let second = stored(&rig, SECOND)?;
+    assert_eq!(
+        (second.access_token.secret(), second.refresh_token.secret()),
+        (
+            second_before.access_token.secret(),
+            second_before.refresh_token.secret()
+        ),
+        "and nothing of them into the account in use (its session only slid with the switch)"
+    );
+    // Back to the first: its fresh token works, no refresh needed.
+    let refreshes = rig.grants("refresh_token").len();
+    rig.login.switch_account(KakaoId::new(FIRST))?;
+    assert_eq!(rig.login.check_session().await?.id, Some(FIRST));
+    assert_eq!(rig.grants("refresh_token").len(), refreshes);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refresh_that_returns_after_switching_away_and_back_is_kept() -> TestResult {
+    let rig = first_in_use_with_a_slow_refresh(false).await?;
+    let before = stored(&rig, FIRST)?;
+    let login = rig.login.clone();
+    let refreshing = tokio::spawn(async move { login.refresh_if_needed().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    rig.login.switch_account(KakaoId::new(SECOND))?;
+    rig.login.switch_account(KakaoId::new(FIRST))?;
+    refreshing.await??;
+    let after = stored(&rig, FIRST)?;
+    assert_ne!(
+        after.access_token.secret(),
+        before.access_token.secret(),
+        "the live session of the same account, same refresh token, took the new tokens"
+    );
+    let refreshes = rig.grants("refresh_token").len();
+    assert_eq!(rig.login.check_session().await?.id, Some(FIRST));
+    assert_eq!(
+        rig.grants("refresh_token").len(),
+        refreshes,
+        "no second refresh: the first one's tokens are in use"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refresh_refused_after_a_switch_ends_only_its_own_account() -> TestResult {
+    let rig = first_in_use_with_a_slow_refresh(true).await?;
+    let login = rig.login.clone();
+    let refreshing = tokio::spawn(async move { login.refresh_if_needed().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    rig.login.switch_account(KakaoId::new(SECOND))?;
+    let outcome = refreshing.await?;
+    assert!(
+        outcome.as_ref().is_err_and(|e| e.is_superseded()),
+        "nothing for the user to hear about an account not in use: {outcome:?}"
+    );
+    assert_eq!(in_use(&rig.login), Some(SECOND), "the account in use stays");
+    assert!(
+        listed(&rig.login).contains(&(FIRST, false, false)),
+        "the first is listed logged out"
+    );
+    assert!(
+        rig.stored_set()?
+            .sessions
+            .iter()
+            .all(|r| r.kakao_id.get() != FIRST),
+        "its dead tokens left the vault"
+    );
+    assert_eq!(rig.login.check_session().await?.id, Some(SECOND));
     Ok(())
 }
 
@@ -349,10 +482,19 @@ async fn a_vault_from_before_several_accounts_opens_with_nothing_lost() -> TestR
         same_session(&set.sessions[0], &old),
         "every token and expiry carried over unchanged"
     );
+    let alone = set_in_slot_alone(&dir.path().join("vault"), "session-a")?;
     assert!(
-        dir.path().join("vault/session-a.vault").exists()
-            && dir.path().join("vault/session-b.vault").exists(),
+        dir.path().join("vault/session-b.vault").exists() && alone.sessions.len() == 1,
         "the new layout went to the other slot; the old one is untouched until the next write"
+    );
+    let old_bytes_still = std::fs::read(dir.path().join("vault/session-a.vault"))?;
+    assert_eq!(
+        old_bytes_still,
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/vault-v1/vault/session-a.vault")
+        )?,
+        "byte for byte"
     );
 
     // A crash before the new slot reached the disk: the old layout alone
