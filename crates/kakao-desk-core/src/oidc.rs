@@ -316,6 +316,50 @@ impl IdTokenVerifier {
         }
     }
 
+    /// Fetches discovery and the JWKS ahead of a token (while the user is
+    /// still in the browser), so that verifying the login's id_token needs no
+    /// round trip. Does nothing once they are known; a failure is only
+    /// logged (verification fetches again). It does not count against the
+    /// JWKS re-fetch limit: an unknown `kid` still gets its one re-fetch.
+    pub async fn prefetch(&self, client: &KakaoClient) {
+        let mut cache = self.cache.lock().await;
+        if cache.keys.is_none() {
+            let discovery = match client.discovery().await {
+                Ok(discovery) => discovery,
+                Err(error) => {
+                    tracing::debug!(kakao_code = %error.kakao_code(), "could not fetch discovery ahead of the login");
+                    return;
+                }
+            };
+            let (Ok(url), Ok(keys)) = (
+                jwks_url(&discovery, &self.auth_base),
+                KeySet::for_discovery_of(&discovery, &self.auth_base, &self.issuer),
+            ) else {
+                // Verification says why, with the error the user sees.
+                return;
+            };
+            cache.jwks_url = Some(url);
+            cache.keys = Some(keys);
+        }
+        let empty = cache.keys.as_ref().is_some_and(|k| k.keys.is_empty());
+        if let (true, Some(url)) = (empty, cache.jwks_url.clone()) {
+            match client.jwks(&url).await {
+                Ok(set) => {
+                    if let Some(keys) = cache.keys.as_mut() {
+                        keys.replace_keys(&set);
+                        tracing::debug!(
+                            keys = keys.keys.len(),
+                            "fetched Kakao's JWKS ahead of the login"
+                        );
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(kakao_code = %error.kakao_code(), "could not fetch the JWKS ahead of the login");
+                }
+            }
+        }
+    }
+
     /// Verifies `token` as [`KeySet::verify`] does, fetching discovery (once)
     /// and the JWKS (again on an unknown `kid`, at most once a minute by
     /// `clock`'s monotonic time) as needed.

@@ -331,7 +331,24 @@ impl KakaoLogin {
         on_first_paint: impl FnOnce() + Send,
     ) -> Result<PublicProfile, LoginError> {
         let id = attempt.id();
-        let result = match self.attempts.wait(&attempt, &*self.clock, language).await {
+        // While the user is in the browser, Kakao's discovery document and
+        // keys are fetched, so only the token exchange stands between the
+        // link and the first paint. The prefetch is dropped (at the end of
+        // this block, releasing the key cache) if the link comes first;
+        // verification then fetches what is missing.
+        let waited = {
+            let wait = self.attempts.wait(&attempt, &*self.clock, language);
+            let prefetch = self.oidc.prefetch(&self.kakao);
+            tokio::pin!(wait, prefetch);
+            let mut prefetching = self.config.oidc;
+            loop {
+                tokio::select! {
+                    waited = &mut wait => break waited,
+                    () = &mut prefetch, if prefetching => prefetching = false,
+                }
+            }
+        };
+        let result = match waited {
             Ok(callback) => self.finish_login(id, callback, on_first_paint).await,
             Err(error) => Err(error),
         };
@@ -410,6 +427,7 @@ impl KakaoLogin {
             return Err(OidcError::Missing.into());
         }
         let mut claimed_id = None;
+        let mut picture = None;
         if let Some(id_token) = &tokens.id_token {
             let claims = self
                 .oidc
@@ -434,11 +452,23 @@ impl KakaoLogin {
                 on_first_paint();
             }
             claimed_id = Some(id);
+            picture = claims
+                .picture
+                .as_deref()
+                .and_then(|raw| url::Url::parse(raw).ok());
         }
+        // The profile and the thumbnail the id_token names, at once.
+        let early_thumbnail = async {
+            match &picture {
+                Some(url) => self.fetch_thumbnail_at(url).await,
+                None => None,
+            }
+        };
         let me = self
             .kakao
-            .retry_once("user_me", || self.kakao.user_me(&tokens.access_token))
-            .await?;
+            .retry_once("user_me", || self.kakao.user_me(&tokens.access_token));
+        let (me, early_thumbnail) = tokio::join!(me, early_thumbnail);
+        let me = me?;
         let (profile, _warnings) = KakaoProfile::from_user_me(&me);
         if claimed_id.is_some_and(|id| id != profile.id) {
             return Err(LoginError::UserMismatch);
@@ -446,10 +476,14 @@ impl KakaoLogin {
         if pending.for_account.is_some_and(|id| id != profile.id) {
             return Err(self.refuse_other_account(&tokens).await);
         }
-        let mut cached = lock(&self.cache).upsert_login(&profile, None, now)?;
-        if let Some(thumbnail) = self.fetch_thumbnail(&profile).await {
-            cached = lock(&self.cache).upsert_login(&profile, Some(&thumbnail), now)?;
-        }
+        // The profile's own thumbnail URL decides: the early bytes are kept
+        // only when they are of that picture.
+        let thumbnail = match &profile.thumbnail_url {
+            Some(url) if picture.as_ref() == Some(url) => early_thumbnail,
+            Some(url) => self.fetch_thumbnail_at(url).await,
+            None => None,
+        };
+        let cached = lock(&self.cache).upsert_login(&profile, thumbnail.as_ref(), now)?;
         let record = self.live.mint_login(profile.id, tokens, now)?;
         // The cached row plus what the cache does not keep (consents still
         // needed), with the thumbnail as a data URL for offline display.
@@ -476,8 +510,7 @@ impl KakaoLogin {
 
     /// The thumbnail bytes for offline display; any failure is logged and
     /// leaves the login intact.
-    async fn fetch_thumbnail(&self, profile: &KakaoProfile) -> Option<Thumbnail> {
-        let url = profile.thumbnail_url.as_ref()?;
+    async fn fetch_thumbnail_at(&self, url: &url::Url) -> Option<Thumbnail> {
         match self.kakao.image(url, MAX_THUMBNAIL_BYTES).await {
             Ok((content_type, bytes)) => Thumbnail::new(&content_type, bytes)
                 .inspect_err(|error| tracing::warn!(%error, "thumbnail refused"))
@@ -621,9 +654,9 @@ impl KakaoLogin {
             .live
             .profile()
             .filter(|c| c.thumbnail.is_some() && c.profile.thumbnail_url == profile.thumbnail_url);
-        let thumbnail = match cached_picture {
-            Some(_) => None,
-            None => self.fetch_thumbnail(&profile).await,
+        let thumbnail = match (cached_picture, &profile.thumbnail_url) {
+            (None, Some(url)) => self.fetch_thumbnail_at(url).await,
+            _ => None,
         };
         // A login or consent that completed meanwhile read a newer profile:
         // this one is dropped. (A refresh of the token does not count.)

@@ -793,3 +793,112 @@ async fn the_shell_can_spawn_every_async_call() -> TestResult {
     assert_send(&login.unlink());
     Ok(())
 }
+
+/// Paths of the requests so far, oldest answer first.
+fn answered(rig: &Rig) -> Vec<String> {
+    rig.emulator
+        .requests()
+        .all()
+        .into_iter()
+        .map(|r| r.path)
+        .collect()
+}
+
+#[tokio::test]
+async fn discovery_and_keys_are_fetched_while_the_user_is_in_the_browser() -> TestResult {
+    let rig = Rig::new().await?;
+    let begun = rig.begin().await?;
+    let waiting = rig.wait(begun.attempt);
+    // The user reads Kakao's page; meanwhile the app gets what it needs to
+    // verify the id_token.
+    for _ in 0..250 {
+        if !rig.requests("/.well-known/jwks.json").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        rig.requests("/.well-known/jwks.json").len(),
+        1,
+        "the keys were fetched before any link: {:?}",
+        answered(&rig)
+    );
+    let location = rig.authorize(&begun.authorize_url).await?;
+    rig.login
+        .complete_login(&deep_link(&bridge_link(&location))?)?;
+    waiting.await??;
+    let paths = answered(&rig);
+    let token = paths
+        .iter()
+        .position(|p| p == "/oauth/token")
+        .ok_or("a token request")?;
+    assert!(
+        paths[token..]
+            .iter()
+            .all(|p| p != "/.well-known/openid-configuration" && p != "/.well-known/jwks.json"),
+        "after the link only the token exchange stands before the first paint: {paths:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_profile_and_its_picture_are_fetched_at_once() -> TestResult {
+    let mut setup = Setup::default();
+    setup.emulator.hang_for = Duration::from_millis(1500);
+    let rig = Rig::with(setup).await?;
+    let (attempt, link) = rig.browser_callback().await?;
+    // /v2/user/me answers late; the picture the id_token names does not
+    // wait for it.
+    rig.emulator
+        .faults()
+        .inject("/v2/user/me", Fault::Hang, FaultMode::Once);
+    let profile = rig.finish(attempt, &link).await??;
+    assert!(
+        profile.thumbnail_data_url.is_some(),
+        "the picture is cached"
+    );
+    let paths = answered(&rig);
+    let me = paths
+        .iter()
+        .position(|p| p == "/v2/user/me")
+        .ok_or("a profile request")?;
+    let images: Vec<usize> = paths
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.starts_with("/images/"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(images.len(), 1, "one picture download: {paths:?}");
+    assert!(
+        images[0] < me,
+        "the picture was answered while /v2/user/me was still out: {paths:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_link_that_comes_before_the_keys_are_fetched_completes_the_login() -> TestResult {
+    let mut setup = Setup::default();
+    setup.emulator.hang_for = Duration::from_millis(800);
+    let rig = Rig::with(setup).await?;
+    // Discovery is slow: the link arrives while it is still being fetched
+    // ahead of the login.
+    rig.emulator.faults().inject(
+        "/.well-known/openid-configuration",
+        Fault::Hang,
+        FaultMode::Once,
+    );
+    let begun = rig.begin().await?;
+    let waiting = rig.wait(begun.attempt);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let location = rig.authorize(&begun.authorize_url).await?;
+    rig.login
+        .complete_login(&deep_link(&bridge_link(&location))?)?;
+    let profile = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .map_err(
+            |_| "the login never completed: the dropped prefetch must release the key cache",
+        )???;
+    assert_eq!(profile.kakao_id.to_string(), NINETEEN);
+    Ok(())
+}
