@@ -164,7 +164,10 @@
       session.state === "signed_in" ||
       (session.state === "signed_out" && (accounts.length > 1 || accounts.some((a) => a.signedIn)));
     section.hidden = !wanted;
-    if (!wanted) return false;
+    if (!wanted) {
+      state.refocusAccounts = false;
+      return false;
+    }
     const host = session.state === "signed_in" ? $("screen-profile") : $("screen-login");
     if (section.parentElement !== host) host.append(section);
     const list = $("account-list");

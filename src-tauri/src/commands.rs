@@ -115,7 +115,19 @@ pub async fn withdraw_consent(
 ) -> Result<(), IpcError> {
     let result = handle.login()?.withdraw_consent(&item).await;
     handle.publish();
-    result.map(drop).map_err(|e| handle.login_error(&e))
+    quiet_if_superseded(result.map(drop), &handle)
+}
+
+/// A command's outcome for the page; one made for an account the user
+/// switched away from meanwhile has nothing to say.
+fn quiet_if_superseded(
+    result: Result<(), kakao_desk_core::login::LoginError>,
+    handle: &LoginHandle,
+) -> Result<(), IpcError> {
+    match result {
+        Err(error) if error.is_superseded() => Ok(()),
+        other => other.map_err(|e| handle.login_error(&e)),
+    }
 }
 
 /// Reads the signed-in profile from Kakao again (no new login, no new token
@@ -124,7 +136,7 @@ pub async fn withdraw_consent(
 pub async fn refresh_profile(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
     let result = handle.login()?.refresh_profile().await;
     handle.publish();
-    result.map(drop).map_err(|e| handle.login_error(&e))
+    quiet_if_superseded(result.map(drop), &handle)
 }
 
 /// Asks Kakao again after it could not be reached (the offline badge's

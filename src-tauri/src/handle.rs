@@ -273,20 +273,27 @@ impl LoginHandle {
         if self.is_demo() || !login.is_signed_in() {
             return;
         }
-        // Focus events come in bursts (alt-tab): one check at a time.
-        if self.0.checking.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        // A switch of account during the check is checked too (its own
-        // recheck found this one running).
+        // Focus events come in bursts (alt-tab): one check at a time. A
+        // switch of account during a check is checked too: its own recheck
+        // found this one running, so this one goes on until the account it
+        // checked is the one in use (also after letting go of the flag).
         loop {
-            let account = login.account_in_use();
-            self.recheck_now(&login).await;
-            if login.account_in_use() == account || account.is_none() {
-                break;
+            if self.0.checking.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            let mut checked;
+            loop {
+                checked = login.account_in_use();
+                self.recheck_now(&login).await;
+                if login.account_in_use() == checked {
+                    break;
+                }
+            }
+            self.0.checking.store(false, Ordering::Release);
+            if login.account_in_use() == checked {
+                return;
             }
         }
-        self.0.checking.store(false, Ordering::Release);
     }
 
     async fn recheck_now(&self, login: &KakaoLogin) {

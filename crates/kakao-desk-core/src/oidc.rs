@@ -319,9 +319,10 @@ impl IdTokenVerifier {
     /// Fetches discovery and the JWKS ahead of a token (while the user is
     /// still in the browser), so that verifying the login's id_token needs no
     /// round trip. Does nothing once they are known; a failure is only
-    /// logged (verification fetches again). It does not count against the
-    /// JWKS re-fetch limit: an unknown `kid` still gets its one re-fetch.
-    pub async fn prefetch(&self, client: &KakaoClient) {
+    /// logged (verification fetches again). A JWKS fetch here counts
+    /// against the once-a-minute limit like any other (`clock`'s monotonic
+    /// time), so repeated logins cannot make the app hammer Kakao's keys.
+    pub async fn prefetch(&self, client: &KakaoClient, clock: &dyn Clock) {
         let mut cache = self.cache.lock().await;
         if cache.keys.is_none() {
             let discovery = match client.discovery().await {
@@ -342,9 +343,17 @@ impl IdTokenVerifier {
             cache.keys = Some(keys);
         }
         let empty = cache.keys.as_ref().is_some_and(|k| k.keys.is_empty());
-        if let (true, Some(url)) = (empty, cache.jwks_url.clone()) {
+        let now = clock.instant();
+        let may_fetch = cache
+            .last_jwks_fetch
+            .is_none_or(|at| now.saturating_duration_since(at) >= JWKS_REFETCH_INTERVAL);
+        if let (true, true, Some(url)) = (empty, may_fetch, cache.jwks_url.clone()) {
+            // Counted once Kakao gave the keys, as in `verify`: a prefetch
+            // dropped mid-request (the link came first) or refused leaves
+            // verification its own fetch.
             match client.jwks(&url).await {
                 Ok(set) => {
+                    cache.last_jwks_fetch = Some(now);
                     if let Some(keys) = cache.keys.as_mut() {
                         keys.replace_keys(&set);
                         tracing::debug!(

@@ -7,8 +7,10 @@
 //! Refresh policy (`docs/kakao-api.md` §3, §8): only on -401 or when the
 //! access token expires within [`REFRESH_MARGIN`], never on a timer or at
 //! start-up (Kakao limits how many tokens a user may be issued); single-flight
-//! (a generation counter lets callers that waited for someone else's refresh
-//! skip their own and retry once); a new refresh token is sealed into the
+//! (a caller that waited for someone else's refresh sees the access token it
+//! had replaced, skips its own and retries once); a refresh's result goes to
+//! the session it was made for (same account, same refresh token) and no
+//! other; a new refresh token is sealed into the
 //! vault before it is used; `invalid_grant` ends the session but keeps the
 //! cached profile; transient failures get one jittered retry.
 
@@ -40,9 +42,6 @@ use crate::vault::{Vault, VaultError};
 /// The signed-in state.
 struct Live {
     record: SessionRecord,
-    /// Changes with every refresh, so a caller that saw -401 can tell
-    /// whether someone refreshed meanwhile.
-    generation: u64,
     /// The cached profile shown for this user (with thumbnail bytes).
     profile: Option<CachedProfile>,
 }
@@ -59,8 +58,6 @@ pub(super) struct LiveSession {
     offline: AtomicBool,
     /// Sessions installed so far (bumped under the state's write lock).
     installs: AtomicU64,
-    /// The last generation handed out ([`LiveSession::next_generation`]).
-    generations: AtomicU64,
     /// Consent the signed-in user still owes: the `required_scopes` of the
     /// last -402, and the offer they declined last (for the card).
     consent: std::sync::Mutex<ConsentState>,
@@ -91,7 +88,6 @@ impl LiveSession {
             refresh_gate: tokio::sync::Mutex::new(()),
             offline: AtomicBool::new(false),
             installs: AtomicU64::new(0),
-            generations: AtomicU64::new(0),
             consent: std::sync::Mutex::default(),
             others: std::sync::Mutex::default(),
         }
@@ -289,27 +285,32 @@ impl LiveSession {
     ) -> Result<Vec<SessionRecord>, VaultError> {
         let mut state = self.write();
         let mut others = self.others();
-        let mut next: Vec<SessionRecord> = others
+        // The account's own earlier session (a login again, a consent) is
+        // replaced: its tokens are written over in both slots, not revoked
+        // (a consent is the same authorization, widened; they expire).
+        let (replaced, mut next): (Vec<SessionRecord>, Vec<SessionRecord>) = others
             .iter()
-            .filter(|r| r.kakao_id != record.kakao_id)
             .cloned()
-            .collect();
-        if let Some(live) = state.as_ref()
-            && live.record.kakao_id != record.kakao_id
-        {
-            next.insert(0, live.record.clone());
+            .partition(|r| r.kakao_id == record.kakao_id);
+        let mut replaced = !replaced.is_empty();
+        match state.as_ref() {
+            Some(live) if live.record.kakao_id != record.kakao_id => {
+                next.insert(0, live.record.clone());
+            }
+            Some(_) => replaced = true,
+            None => {}
         }
-        let evicted = if next.len() >= MAX_SIGNED_IN {
+        let gone = if next.len() >= MAX_SIGNED_IN {
             tracing::info!("too many accounts signed in; signing out the one used longest ago");
             next.split_off(MAX_SIGNED_IN - 1)
         } else {
             Vec::new()
         };
-        self.save_set(Some(&record), &next, !evicted.is_empty())?;
+        self.save_set(Some(&record), &next, replaced || !gone.is_empty())?;
         *others = next;
         drop(others);
         self.put(&mut state, record, profile);
-        Ok(evicted)
+        Ok(gone)
     }
 
     /// Makes the signed-in account `id` the one in use, with `profile`
@@ -425,12 +426,7 @@ impl LiveSession {
         record: SessionRecord,
         profile: Option<CachedProfile>,
     ) {
-        let generation = self.next_generation();
-        **state = Some(Live {
-            record,
-            generation,
-            profile,
-        });
+        **state = Some(Live { record, profile });
         self.installs.fetch_add(1, Ordering::AcqRel);
         self.offline.store(false, Ordering::Relaxed);
         *self.consent_state() = ConsentState::default();
@@ -467,18 +463,18 @@ impl LiveSession {
         kakao: &KakaoClient,
         clock: &dyn Clock,
     ) -> Result<bool, LoginError> {
-        let (generation, soon) = {
+        let (seen, soon) = {
             let state = self.read();
             let live = state.as_ref().ok_or(LoginError::NotSignedIn)?;
             (
-                live.generation,
+                live.record.access_token.clone(),
                 live.record.access_expires_at <= clock.now() + REFRESH_MARGIN,
             )
         };
         if !soon {
             return Ok(false);
         }
-        self.refresh_after(generation, kakao, clock).await
+        self.refresh_after(&seen, kakao, clock).await
     }
 
     /// Runs a kapi call with the access token of the account in use:
@@ -503,16 +499,21 @@ impl LiveSession {
     {
         let account = self.kakao_id().ok_or(LoginError::NotSignedIn)?;
         self.refresh_if_needed(kakao, clock).await?;
-        let (generation, token) = self.current_token(account)?;
+        let token = self.current_token(account)?;
         let result = match kakao.retry_once(what, || op(token.clone())).await {
             Err(error) if error.is_invalid_token() => {
                 tracing::info!(what, "access token refused (-401); refreshing once");
-                self.refresh_after(generation, kakao, clock).await?;
-                let (_, token) = self.current_token(account)?;
+                self.refresh_after(&token, kakao, clock).await?;
+                let token = self.current_token(account)?;
                 kakao.retry_once(what, || op(token.clone())).await
             }
             other => other,
         };
+        if self.kakao_id() != Some(account) {
+            // The answer is about an account no longer in use: neither its
+            // error nor its success is this account's.
+            return Err(LoginError::Superseded);
+        }
         if let Err(error) = &result
             && let Some(scopes) = error.required_scopes()
             && self.kakao_id() == Some(account)
@@ -524,19 +525,20 @@ impl LiveSession {
         Ok(result?)
     }
 
-    /// The generation and access token of `account`, if it is still the
-    /// one in use.
-    fn current_token(&self, account: KakaoId) -> Result<(u64, AccessToken), LoginError> {
+    /// The access token of `account`, if it is still the one in use (a
+    /// call begun for it ends as [`LoginError::Superseded`] otherwise, also
+    /// when it was signed out meanwhile).
+    fn current_token(&self, account: KakaoId) -> Result<AccessToken, LoginError> {
         let state = self.read();
-        let live = state.as_ref().ok_or(LoginError::NotSignedIn)?;
-        if live.record.kakao_id != account {
-            return Err(LoginError::Superseded);
+        match state.as_ref() {
+            Some(live) if live.record.kakao_id == account => Ok(live.record.access_token.clone()),
+            _ => Err(LoginError::Superseded),
         }
-        Ok((live.generation, live.record.access_token.clone()))
     }
 
     /// Single-flight refresh: the first caller refreshes; callers that were
-    /// waiting on the gate see the generation moved and return at once.
+    /// waiting on the gate see the access token they saw (`seen`) replaced
+    /// and return at once.
     /// Its result goes to the session it was made for — the one holding
     /// that account and that refresh token, live or switched away from —
     /// and to no other.
@@ -550,15 +552,16 @@ impl LiveSession {
     /// session intact.
     async fn refresh_after(
         &self,
-        seen_generation: u64,
+        seen: &AccessToken,
         kakao: &KakaoClient,
         clock: &dyn Clock,
     ) -> Result<bool, LoginError> {
-        let _gate = self.refresh_gate.lock().await;
+        let gate = self.refresh_gate.lock().await;
         let (account, refresh_token) = {
             let state = self.read();
-            let live = state.as_ref().ok_or(LoginError::NotSignedIn)?;
-            if live.generation != seen_generation {
+            // Signed out while this waited: the caller's account is gone.
+            let live = state.as_ref().ok_or(LoginError::Superseded)?;
+            if live.record.access_token.secret() != seen.secret() {
                 return Ok(true);
             }
             (live.record.kakao_id, live.record.refresh_token.clone())
@@ -574,8 +577,8 @@ impl LiveSession {
             Err(error) if error.code() == ErrorCode::SessionExpired => {
                 tracing::info!(kakao_code = %error.kakao_code(), "Kakao refused the refresh token; signing that session out");
                 return match self.end_where(made_for)? {
-                    Ended::Live => Err(error.into()),
-                    Ended::Other | Ended::Nothing => Err(LoginError::Superseded),
+                    (Ended::Live, _) => Err(error.into()),
+                    (Ended::Other | Ended::Nothing, _) => Err(LoginError::Superseded),
                 };
             }
             Err(error) => {
@@ -603,13 +606,13 @@ impl LiveSession {
                         tracing::error!(%error, "could not persist the refreshed session; keeping it in memory");
                     }
                     live.record = record;
-                    live.generation = self.next_generation();
                     tracing::info!("access token refreshed");
                     None
                 }
                 live => self.refreshed_meanwhile(live.as_deref(), made_for, tokens, now),
             }
         };
+        drop(gate);
         if let Some(access_token) = orphan {
             // Issued for a session no longer kept (removed, replaced by a
             // login): nothing will use them, so they are revoked.
@@ -647,44 +650,43 @@ impl LiveSession {
     }
 
     /// Ends the one session `which` picks, live or beside it, and reports
-    /// which it was. The session in use is never ended for another's sake.
-    fn end_where(&self, which: impl Fn(&SessionRecord) -> bool) -> Result<Ended, VaultError> {
+    /// which it was (with its record). The session in use is never ended
+    /// for another's sake. A session is ended because it is dead or signed
+    /// out, so memory forgets it even when the vault cannot be written (the
+    /// error is returned; a restart then finds it refused by Kakao).
+    fn end_where(
+        &self,
+        which: impl Fn(&SessionRecord) -> bool,
+    ) -> Result<(Ended, Option<SessionRecord>), VaultError> {
         let mut state = self.write();
         let mut others = self.others();
         if state.as_ref().is_some_and(|live| which(&live.record)) {
-            let next = others.clone();
-            self.save_set(None, &next, true)?;
-            *state = None;
+            let saved = self.save_set(None, &others, true);
+            let ended = state.take().map(|live| live.record);
             self.offline.store(false, Ordering::Relaxed);
             *self.consent_state() = ConsentState::default();
-            return Ok(Ended::Live);
+            return saved.map(|()| (Ended::Live, ended));
         }
         let Some(position) = others.iter().position(&which) else {
-            return Ok(Ended::Nothing);
+            return Ok((Ended::Nothing, None));
         };
         let mut next = others.clone();
-        next.remove(position);
-        self.save_set(state.as_ref().map(|l| &l.record), &next, true)?;
+        let ended = next.remove(position);
+        let saved = self.save_set(state.as_ref().map(|l| &l.record), &next, true);
         *others = next;
-        Ok(Ended::Other)
+        saved.map(|()| (Ended::Other, Some(ended)))
     }
 
     /// Signs `account` out on this device (its session, live or beside the
-    /// one in use); the other accounts stay.
+    /// one in use); the other accounts stay. Returns its record, if it was
+    /// signed in.
     ///
     /// # Errors
-    /// [`VaultError::Storage`] when the vault cannot be written (nothing
-    /// changed then).
-    pub(super) fn end(&self, account: KakaoId) -> Result<(), VaultError> {
+    /// [`VaultError::Storage`] when the vault cannot be written (memory has
+    /// forgotten the session all the same).
+    pub(super) fn end(&self, account: KakaoId) -> Result<Option<SessionRecord>, VaultError> {
         self.end_where(|record| record.kakao_id == account)
-            .map(drop)
-    }
-
-    /// A generation no session has had: bumped at every install and
-    /// refresh, never reused, so a refresh made for one session can never
-    /// pass for another's.
-    fn next_generation(&self) -> u64 {
-        self.generations.fetch_add(1, Ordering::AcqRel) + 1
+            .map(|(_, record)| record)
     }
 }
 

@@ -338,7 +338,7 @@ impl KakaoLogin {
         // verification then fetches what is missing.
         let waited = {
             let wait = self.attempts.wait(&attempt, &*self.clock, language);
-            let prefetch = self.oidc.prefetch(&self.kakao);
+            let prefetch = self.oidc.prefetch(&self.kakao, &*self.clock);
             tokio::pin!(wait, prefetch);
             let mut prefetching = self.config.oidc;
             loop {
@@ -452,10 +452,7 @@ impl KakaoLogin {
                 on_first_paint();
             }
             claimed_id = Some(id);
-            picture = claims
-                .picture
-                .as_deref()
-                .and_then(|raw| url::Url::parse(raw).ok());
+            picture = claims.picture.as_deref().and_then(picture_url);
         }
         // The profile and the thumbnail the id_token names, at once.
         let early_thumbnail = async {
@@ -467,8 +464,8 @@ impl KakaoLogin {
         let me = self
             .kakao
             .retry_once("user_me", || self.kakao.user_me(&tokens.access_token));
-        let (me, early_thumbnail) = tokio::join!(me, early_thumbnail);
-        let me = me?;
+        // A failing /v2/user/me drops the download instead of waiting for it.
+        let (me, early_thumbnail) = tokio::try_join!(me, async { Ok(early_thumbnail.await) })?;
         let (profile, _warnings) = KakaoProfile::from_user_me(&me);
         if claimed_id.is_some_and(|id| id != profile.id) {
             return Err(LoginError::UserMismatch);
@@ -491,9 +488,7 @@ impl KakaoLogin {
         shown.profile = profile;
         let public = shown.to_public();
         let evicted = self.live.install_login(record, Some(shown))?;
-        for record in &evicted {
-            self.revoke(record).await;
-        }
+        self.revoke_in_background(evicted);
         Ok(public)
     }
 
@@ -906,20 +901,22 @@ impl KakaoLogin {
     /// expired so that its refresh token does not stay alive. Failures are
     /// logged: the session is gone from this device either way.
     async fn revoke(&self, record: &crate::session::SessionRecord) {
-        let token = if record.access_expires_soon(self.clock.now()) {
-            match self.kakao.refresh(&record.refresh_token).await {
-                Ok(tokens) => tokens.access_token,
-                Err(error) => {
-                    tracing::info!(kakao_code = %error.kakao_code(), "could not refresh a removed session to revoke it");
-                    return;
-                }
-            }
-        } else {
-            record.access_token.clone()
-        };
-        if let Err(error) = self.kakao.logout(&token).await {
-            tracing::warn!(kakao_code = %error.kakao_code(), "Kakao logout of a removed account failed");
+        revoke_with(&self.kakao, record, self.clock.now()).await;
+    }
+
+    /// [`KakaoLogin::revoke`] of `records` in the background, so a login
+    /// that pushed sessions out completes without waiting.
+    fn revoke_in_background(&self, records: Vec<crate::session::SessionRecord>) {
+        if records.is_empty() {
+            return;
         }
+        let kakao = self.kakao.clone();
+        let now = self.clock.now();
+        tokio::spawn(async move {
+            for record in &records {
+                revoke_with(&kakao, record, now).await;
+            }
+        });
     }
 
     /// Whether the app can sign the browser out of the Kakao Account: a
@@ -1036,10 +1033,20 @@ impl KakaoLogin {
                 self.kakao.logout(&token).await
             })
             .await;
-        if let Err(error) = revoked {
-            tracing::warn!(code = %error.code(), "Kakao logout failed; signing out locally anyway");
+        let ended = self.live.end(id)?;
+        match revoked {
+            Ok(()) => {}
+            // The account stopped being the one in use while its tokens
+            // were being revoked: revoke what was sealed for it.
+            Err(error) if error.is_superseded() => {
+                if let Some(record) = ended {
+                    self.revoke(&record).await;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(code = %error.code(), "Kakao logout failed; signed out locally anyway");
+            }
         }
-        self.live.end(id)?;
         tracing::info!("signed out");
         Ok(())
     }
@@ -1064,9 +1071,63 @@ impl KakaoLogin {
     }
 }
 
+/// Revokes `record`'s tokens at Kakao (see [`KakaoLogin::revoke`]).
+async fn revoke_with(kakao: &KakaoClient, record: &crate::session::SessionRecord, now: SystemTime) {
+    let token = if record.access_expires_soon(now) {
+        match kakao.refresh(&record.refresh_token).await {
+            Ok(tokens) => tokens.access_token,
+            Err(error) => {
+                tracing::info!(kakao_code = %error.kakao_code(), "could not refresh a session no longer kept to revoke it");
+                return;
+            }
+        }
+    } else {
+        record.access_token.clone()
+    };
+    if let Err(error) = kakao.logout(&token).await {
+        tracing::warn!(kakao_code = %error.kakao_code(), "Kakao logout of a session no longer kept failed");
+    }
+}
+
+/// The thumbnail URL of an id_token's `picture` claim, as `/v2/user/me`
+/// gives it with `secure_resource=true`: Kakao's image CDN is asked over
+/// https (the claim may say http), so the early download is allowed and
+/// matches the profile's URL. Anything not http(s) is ignored.
+fn picture_url(raw: &str) -> Option<url::Url> {
+    let mut url = url::Url::parse(raw).ok()?;
+    let kakao_cdn = url
+        .host_str()
+        .is_some_and(|host| host == "kakaocdn.net" || host.ends_with(".kakaocdn.net"));
+    if url.scheme() == "http" && kakao_cdn {
+        url.set_scheme("https").ok()?;
+    }
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_picture_on_kakaos_cdn_is_asked_for_over_https() {
+        assert_eq!(
+            picture_url("http://k.kakaocdn.net/dn/a/img_110x110.jpg").map(String::from),
+            Some("https://k.kakaocdn.net/dn/a/img_110x110.jpg".to_owned()),
+            "as /v2/user/me gives it with secure_resource=true"
+        );
+        assert_eq!(
+            picture_url("http://127.0.0.1:9/images/a.png").map(String::from),
+            Some("http://127.0.0.1:9/images/a.png".to_owned()),
+            "other hosts are left as they are (the download then checks them)"
+        );
+        assert_eq!(
+            picture_url("http://evil-kakaocdn.net/a.png").map(String::from),
+            Some("http://evil-kakaocdn.net/a.png".to_owned()),
+            "only Kakao's CDN itself is upgraded"
+        );
+        assert_eq!(picture_url("javascript:alert(1)"), None);
+        assert_eq!(picture_url("not a url"), None);
+    }
 
     #[test]
     fn rechecks_back_off_from_15_seconds_to_5_minutes() {

@@ -504,3 +504,32 @@ async fn a_vault_from_before_several_accounts_opens_with_nothing_lost() -> TestR
     assert!(again.restore_session().await?.is_some(), "nothing lost");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_call_answered_after_a_switch_is_nobodys() -> TestResult {
+    let mut setup = Setup::default();
+    setup.emulator.hang_for = std::time::Duration::from_secs(1);
+    let rig = Rig::with(setup).await?;
+    rig.log_in().await?;
+    add_account(&rig, SECOND).await?;
+    rig.login.switch_account(KakaoId::new(FIRST))?;
+    // The first account's check is slow and ends in Kakao's outage.
+    rig.emulator
+        .faults()
+        .inject("/v1/user/access_token_info", Fault::Hang, FaultMode::Once);
+    let login = rig.login.clone();
+    let checking = tokio::spawn(async move { login.check_session().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    rig.login.switch_account(KakaoId::new(SECOND))?;
+    let outcome = checking.await?;
+    assert!(
+        outcome.as_ref().is_err_and(|e| e.is_superseded()),
+        "the answer was the first account's, not the second's: {outcome:?}"
+    );
+    assert!(
+        !rig.login.is_offline(),
+        "no badge set for the account in use"
+    );
+    assert_eq!(in_use(&rig.login), Some(SECOND));
+    Ok(())
+}
