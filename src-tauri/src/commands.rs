@@ -90,6 +90,16 @@ pub fn set_language(
 pub async fn begin_login(handle: State<'_, LoginHandle>) -> Result<(), IpcError> {
     let login = handle.login()?;
     let begun = login.begin_login(&LoginOptions::default()).await;
+    followed(&handle, login, begun)
+}
+
+/// A login attempt just begun: the waiting screen, and the attempt followed
+/// in the background (or the reason it could not begin).
+fn followed(
+    handle: &LoginHandle,
+    login: std::sync::Arc<kakao_desk_core::login::KakaoLogin>,
+    begun: Result<kakao_desk_core::login::LoginAttempt, kakao_desk_core::login::LoginError>,
+) -> Result<(), IpcError> {
     handle.publish();
     handle.follow(login, begun.map_err(|e| handle.login_error(&e))?);
     Ok(())
@@ -101,9 +111,7 @@ pub async fn begin_login(handle: State<'_, LoginHandle>) -> Result<(), IpcError>
 pub async fn add_consent(handle: State<'_, LoginHandle>, offer: String) -> Result<(), IpcError> {
     let login = handle.login()?;
     let begun = login.begin_consent(&offer).await;
-    handle.publish();
-    handle.follow(login, begun.map_err(|e| handle.login_error(&e))?);
-    Ok(())
+    followed(&handle, login, begun)
 }
 
 /// Withdraws an item the user shared (`birthday`, `account_email`) at Kakao;
@@ -193,9 +201,7 @@ pub async fn add_account(handle: State<'_, LoginHandle>) -> Result<(), IpcError>
         ..LoginOptions::default()
     };
     let begun = login.begin_login(&options).await;
-    handle.publish();
-    handle.follow(login, begun.map_err(|e| handle.login_error(&e))?);
-    Ok(())
+    followed(&handle, login, begun)
 }
 
 /// The account a page names by its id (a decimal string: ids exceed 2^53).

@@ -9,9 +9,7 @@ use kakao_desk_core::ErrorCode;
 use kakao_desk_core::authorize::LoginOptions;
 use kakao_desk_core::login::{AccountView, KakaoLogin, LoginSnapshot};
 use kakao_desk_core::profile::KakaoId;
-use kakao_desk_core::secret::VaultKey;
 use kakao_desk_core::session::{SessionRecord, SessionSet, SetFormat};
-use kakao_desk_core::vault::{FileVaultStorage, Vault};
 use kakao_emulator::{Fault, FaultMode, fixture_ids};
 
 use crate::rig::*;
@@ -52,6 +50,23 @@ fn listed(login: &KakaoLogin) -> Vec<(i64, bool, bool)> {
         .iter()
         .map(|a: &AccountView| (a.kakao_id.get(), a.signed_in, a.active))
         .collect()
+}
+
+/// `id` is listed logged out (its profile kept for a login) and its tokens
+/// left the vault.
+fn signed_out_here(rig: &Rig, id: i64) -> TestResult {
+    assert!(
+        listed(&rig.login).contains(&(id, false, false)),
+        "{id} is listed logged out, its profile kept for a login"
+    );
+    assert!(
+        rig.stored_set()?
+            .sessions
+            .iter()
+            .all(|r| r.kakao_id.get() != id),
+        "{id}'s tokens left the vault"
+    );
+    Ok(())
 }
 
 fn in_use(login: &KakaoLogin) -> Option<i64> {
@@ -169,12 +184,7 @@ fn set_in_slot_alone(vault_dir: &Path, slot: &str) -> TestResult<SessionSet> {
         vault_dir.join(format!("{slot}.vault")),
         alone.path().join(format!("{slot}.vault")),
     )?;
-    let vault = Vault::new(
-        APP_ID,
-        VaultKey::from_bytes(VAULT_KEY),
-        Box::new(FileVaultStorage::new(alone.path())),
-    );
-    let bytes = vault.load()?.ok_or("the slot opens")?;
+    let bytes = vault_in(alone.path()).load()?.ok_or("the slot opens")?;
     Ok(SessionSet::from_bytes(&bytes)?.0)
 }
 
@@ -248,17 +258,7 @@ async fn switching_to_an_ended_session_wipes_it_and_asks_for_a_login() -> TestRe
         .expect_err("an ended session does not open");
     assert_eq!(error.code(), ErrorCode::SessionExpired);
     assert_eq!(in_use(&rig.login), Some(SECOND), "nothing else changed");
-    assert!(
-        listed(&rig.login).contains(&(FIRST, false, false)),
-        "listed signed out, its profile kept for a login"
-    );
-    assert!(
-        rig.stored_set()?
-            .sessions
-            .iter()
-            .all(|r| r.kakao_id.get() != FIRST),
-        "its tokens left the vault"
-    );
+    signed_out_here(&rig, FIRST)?;
     Ok(())
 }
 
@@ -405,17 +405,7 @@ async fn a_refresh_refused_after_a_switch_ends_only_its_own_account() -> TestRes
         "nothing for the user to hear about an account not in use: {outcome:?}"
     );
     assert_eq!(in_use(&rig.login), Some(SECOND), "the account in use stays");
-    assert!(
-        listed(&rig.login).contains(&(FIRST, false, false)),
-        "the first is listed logged out"
-    );
-    assert!(
-        rig.stored_set()?
-            .sessions
-            .iter()
-            .all(|r| r.kakao_id.get() != FIRST),
-        "its dead tokens left the vault"
-    );
+    signed_out_here(&rig, FIRST)?;
     assert_eq!(rig.login.check_session().await?.id, Some(SECOND));
     Ok(())
 }
@@ -449,11 +439,7 @@ fn same_session(a: &SessionRecord, b: &SessionRecord) -> bool {
 #[tokio::test]
 async fn a_vault_from_before_several_accounts_opens_with_nothing_lost() -> TestResult {
     let dir = old_data_dir()?;
-    let old_vault = Vault::new(
-        APP_ID,
-        VaultKey::from_bytes(VAULT_KEY),
-        Box::new(FileVaultStorage::new(dir.path().join("vault"))),
-    );
+    let old_vault = vault_in(&dir.path().join("vault"));
     let old_bytes = old_vault.load()?.ok_or("the fixture holds a session")?;
     let (_, format) = SessionSet::from_bytes(&old_bytes)?;
     assert_eq!(format, SetFormat::Single, "the fixture is the old layout");

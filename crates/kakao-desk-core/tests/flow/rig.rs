@@ -237,12 +237,7 @@ impl Rig {
 
     /// Every session sealed in the vault, read directly (tests only).
     pub fn stored_set(&self) -> TestResult<SessionSet> {
-        let vault = Vault::new(
-            APP_ID,
-            VaultKey::from_bytes(VAULT_KEY),
-            Box::new(FileVaultStorage::new(self.vault_dir())),
-        );
-        match vault.load()? {
+        match vault_in(&self.vault_dir()).load()? {
             Some(bytes) => Ok(SessionSet::from_bytes(&bytes)?.0),
             None => Ok(SessionSet::default()),
         }
@@ -331,6 +326,16 @@ impl Rig {
         let (attempt, link) = self.browser_callback().await?;
         Ok(self.finish(attempt, &link).await??)
     }
+}
+
+/// The app's vault over the slot files in `dir`, with the rig's key and
+/// app id: what an app run on that directory would open.
+pub fn vault_in(dir: &Path) -> Vault {
+    Vault::new(
+        APP_ID,
+        VaultKey::from_bytes(VAULT_KEY),
+        Box::new(FileVaultStorage::new(dir)),
+    )
 }
 
 /// Where a rig keeps the app's data.
