@@ -33,8 +33,12 @@ pub const KEY_FILE_VARIABLE: &str = "KAKAO_DESK_VAULT_KEY_FILE";
 /// the links that arrived meanwhile, then — with a real Kakao app — checks
 /// the session with Kakao once in the background.
 pub async fn start(handle: LoginHandle) {
+    crate::bench::mark("startup-begun");
     let opened = match open(handle.app(), handle.scheme()).await {
-        Ok(opened) => opened,
+        Ok(opened) => {
+            crate::bench::mark("stores-opened");
+            opened
+        }
         Err(code) => {
             handle.failed(code);
             handle.report(code);
@@ -55,6 +59,7 @@ pub async fn start(handle: LoginHandle) {
             handle.report(error.code());
         }
     }
+    crate::bench::mark("session-restored");
     let early = handle.opened(opened);
     handle.publish();
     for link in early {
