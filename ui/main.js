@@ -463,7 +463,11 @@
     return null;
   }
 
-  function applySession(session) {
+  // Draws a session view unless a newer one is already on screen: the view
+  // ui_ready answers with and the channel's events arrive separately, in
+  // either order. `draw` false leaves the drawing to the caller.
+  function applySession(session, draw = true) {
+    if (state.session && session.seq < state.session.seq) return;
     const previous = state.session && state.session.state;
     state.session = session;
     // Moving on to waiting or signed in makes an old error moot; an error
@@ -474,7 +478,7 @@
     const status = statusFor(previous, session);
     if (status) showStatus(...status);
     else if (previous !== session.state) clearStatus();
-    render();
+    if (draw) render();
   }
 
   // ---- actions ----------------------------------------------------------
@@ -585,8 +589,9 @@
   events.onmessage = onEvent;
   invoke("ui_ready", { events })
     .then((ui) => {
-      // The session arrives as the channel's first event, before anything
-      // that was queued, so the two can never arrive out of order.
+      // The view of now comes with the answer (through the channel a view
+      // with avatars would take one more round trip); applyUiState draws it.
+      if (ui.session) applySession(ui.session, false);
       applyUiState(ui);
       document.body.dataset.ready = "true";
       markScreenRendered();

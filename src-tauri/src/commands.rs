@@ -15,13 +15,12 @@ use tauri::ipc::Channel;
 
 use crate::bench;
 use crate::handle::LoginHandle;
-use crate::ipc::{self, AppEvent, IpcError};
+use crate::ipc::{self, AppEvent, IpcError, SessionView};
 use crate::logs::LogDir;
 use crate::settings::{self, Settings};
-use crate::ui_channel::UiChannel;
 
-/// What the UI needs besides the session (which comes as the channel's first
-/// event).
+/// What the UI needs to draw: the language, the messages, and (from
+/// `ui_ready`) the session.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UiState {
@@ -38,6 +37,9 @@ pub struct UiState {
     /// Where the log files are, for the "About" view (none when the
     /// directory could not be made).
     pub log_dir: Option<String>,
+    /// The session view of now (`ui_ready` only; later views come through
+    /// the channel).
+    pub session: Option<SessionView>,
 }
 
 impl UiState {
@@ -49,25 +51,27 @@ impl UiState {
             error_messages: ipc::error_messages(language),
             version: env!("CARGO_PKG_VERSION"),
             bench: bench::enabled(),
+            session: None,
         }
     }
 }
 
 /// The page has loaded: connect its event channel (queued events go out
-/// first, then the current session) and return what to draw.
+/// first) and return what to draw, the session view of now included.
 #[tauri::command]
 pub async fn ui_ready(
     events: Channel<AppEvent>,
-    ui: State<'_, UiChannel>,
     settings: State<'_, Settings>,
     handle: State<'_, LoginHandle>,
     logs: State<'_, LogDir>,
 ) -> Result<UiState, IpcError> {
     bench::mark("first-script");
-    ui.connect(Box::new(events));
-    handle.publish();
+    let session = handle.connect_ui(Box::new(events));
     tracing::info!("ui ready");
-    Ok(UiState::new(settings.language(), &logs))
+    Ok(UiState {
+        session: Some(session),
+        ..UiState::new(settings.language(), &logs)
+    })
 }
 
 /// Switches the UI language and remembers it.

@@ -199,26 +199,33 @@ impl LoginHandle {
 
     /// Sends the UI the view of the state of now.
     pub fn publish(&self) {
-        self.0.app.state::<UiChannel>().send_with(|| {
-            let opened = match &*self.core() {
-                Core::Open(opened) => Some(opened.clone()),
-                Core::Failed(_) => None,
-                Core::Opening(_) => {
-                    return session(session_view(CoreState::Opening, false));
-                }
-            };
-            let view = match opened {
-                Some(opened) => {
-                    let snapshot = opened.login.snapshot();
-                    SessionView {
-                        browser_sign_out: opened.login.can_sign_out_of_browser(),
-                        ..session_view(CoreState::Open(&snapshot), opened.demo)
-                    }
-                }
-                None => session_view(CoreState::Failed, false),
-            };
-            session(view)
-        });
+        self.0
+            .app
+            .state::<UiChannel>()
+            .send_with(|| session(self.view()));
+    }
+
+    /// Connects the page's event channel and returns the view of now, for
+    /// `ui_ready` to answer with.
+    pub fn connect_ui(&self, sink: Box<dyn crate::ui_channel::EventSink>) -> SessionView {
+        self.0
+            .app
+            .state::<UiChannel>()
+            .connect_with(sink, || self.view())
+    }
+
+    /// The view of the state of now.
+    fn view(&self) -> SessionView {
+        let opened = match &*self.core() {
+            Core::Open(opened) => opened.clone(),
+            Core::Failed(_) => return session_view(CoreState::Failed, false),
+            Core::Opening(_) => return session_view(CoreState::Opening, false),
+        };
+        let snapshot = opened.login.snapshot();
+        SessionView {
+            browser_sign_out: opened.login.can_sign_out_of_browser(),
+            ..session_view(CoreState::Open(&snapshot), opened.demo)
+        }
     }
 
     /// Hands a routed deep link to the core, or keeps it until start-up has

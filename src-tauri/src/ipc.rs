@@ -77,6 +77,11 @@ pub enum SessionState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
+    /// The view's place in the order views were made (from 1; 0 for a view
+    /// not sent yet). The page draws a view only if it is not older than the
+    /// one on screen: the view `ui_ready` answers with and the channel's
+    /// events travel separately and may arrive in either order.
+    pub seq: u64,
     /// Which screen.
     pub state: SessionState,
     /// The signed-in user's profile (avatar as a `data:` URL of cached bytes).
@@ -110,6 +115,7 @@ impl SessionView {
     /// The view of `state` with nothing else known.
     pub fn bare(state: SessionState) -> Self {
         Self {
+            seq: 0,
             state,
             profile: None,
             last_login_at: None,
@@ -187,7 +193,7 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({"type": "session", "session": {
-                "state": "signed_out", "profile": null, "lastLoginAt": null, "offline": false,
+                "seq": 0, "state": "signed_out", "profile": null, "lastLoginAt": null, "offline": false,
                 "continueAs": null, "login": null, "demo": false,
                 "consentOffers": [], "consentNote": null, "accounts": [], "browserSignOut": false
             }}),

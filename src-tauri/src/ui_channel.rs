@@ -5,13 +5,20 @@
 //! before that (a cold start by a link is handled before WebKit has loaded
 //! the page) wait in a bounded queue and go out first, in order. A reloaded
 //! page connects again and gets what the old one missed.
+//!
+//! Every session view is numbered as it is made ([`SessionView::seq`]). The
+//! view of now goes back as `ui_ready`'s answer rather than through the
+//! channel: Tauri sends a channel message over 8 KiB (a view with avatars
+//! always is) as a notice the page must fetch, one more round trip before the
+//! first paint. The answer and the channel's messages can then arrive in
+//! either order, and the page keeps the newest view by its number.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tauri::ipc::Channel;
 
-use crate::ipc::AppEvent;
+use crate::ipc::{AppEvent, SessionView};
 
 /// Events kept while no UI is connected. A flood beyond this drops the
 /// oldest: only the latest state matters to the user.
@@ -33,6 +40,16 @@ impl EventSink for Channel<AppEvent> {
 struct Queue {
     sink: Option<Box<dyn EventSink>>,
     waiting: VecDeque<AppEvent>,
+    /// The number of the last session view made.
+    seq: u64,
+}
+
+impl Queue {
+    fn numbered(&mut self, mut view: SessionView) -> SessionView {
+        self.seq += 1;
+        view.seq = self.seq;
+        view
+    }
 }
 
 /// The UI's event channel (managed state).
@@ -55,7 +72,24 @@ impl UiChannel {
     /// Connects the UI: queued events go out first, in order, then live ones.
     /// A reloaded page connects again and replaces the old sink.
     pub fn connect(&self, sink: Box<dyn EventSink>) {
+        Self::attach(&mut self.lock(), sink);
+    }
+
+    /// Connects the UI as [`UiChannel::connect`] does and returns the view
+    /// `make` builds, numbered after every view sent before it and before
+    /// every view sent after it.
+    pub fn connect_with(
+        &self,
+        sink: Box<dyn EventSink>,
+        make: impl FnOnce() -> SessionView,
+    ) -> SessionView {
         let mut queue = self.lock();
+        Self::attach(&mut queue, sink);
+        let view = make();
+        queue.numbered(view)
+    }
+
+    fn attach(queue: &mut Queue, sink: Box<dyn EventSink>) {
         while let Some(event) = queue.waiting.pop_front() {
             if !sink.send(event.clone()) {
                 queue.waiting.push_front(event);
@@ -67,7 +101,9 @@ impl UiChannel {
 
     /// Sends an event to the UI, or queues it until the UI connects.
     pub fn send(&self, event: AppEvent) {
-        Self::deliver(&mut self.lock(), event);
+        let mut queue = self.lock();
+        let event = Self::numbered_event(&mut queue, event);
+        Self::deliver(&mut queue, event);
     }
 
     /// Sends the event `make` builds, built while no other event can be sent:
@@ -77,7 +113,17 @@ impl UiChannel {
     pub fn send_with(&self, make: impl FnOnce() -> AppEvent) {
         let mut queue = self.lock();
         let event = make();
+        let event = Self::numbered_event(&mut queue, event);
         Self::deliver(&mut queue, event);
+    }
+
+    fn numbered_event(queue: &mut Queue, event: AppEvent) -> AppEvent {
+        match event {
+            AppEvent::Session { session } => AppEvent::Session {
+                session: Box::new(queue.numbered(*session)),
+            },
+            other => other,
+        }
     }
 
     fn deliver(queue: &mut Queue, event: AppEvent) {
@@ -148,9 +194,16 @@ mod tests {
         ui.send(error(ErrorCode::InvalidCallback));
         let page = Recorder::default();
         ui.connect(Box::new(page.clone()));
+        let mut first = SessionView::bare(SessionState::SignedOut);
+        first.seq = 1;
         assert_eq!(
             page.events(),
-            vec![signed_out(), error(ErrorCode::InvalidCallback)],
+            vec![
+                AppEvent::Session {
+                    session: Box::new(first)
+                },
+                error(ErrorCode::InvalidCallback)
+            ],
             "queued events reach the UI once it connects, in arrival order"
         );
         ui.send_with(signed_out);
@@ -175,6 +228,45 @@ mod tests {
             vec![error(ErrorCode::InvalidCallback)],
             "a reloaded page gets what the old one missed"
         );
+    }
+
+    fn seqs(events: &[AppEvent]) -> Vec<u64> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                AppEvent::Session { session } => Some(session.seq),
+                AppEvent::Error(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_view_ui_ready_answers_with_is_numbered_between_the_queued_and_the_later_ones() {
+        let ui = UiChannel::default();
+        ui.send(signed_out());
+        ui.send_with(signed_out);
+        ui.send(error(ErrorCode::InvalidCallback));
+        let page = Recorder::default();
+        let answer = ui.connect_with(Box::new(page.clone()), || {
+            SessionView::bare(SessionState::SignedIn)
+        });
+        assert_eq!(seqs(&page.events()), [1, 2], "queued views go out first");
+        assert_eq!(page.events().len(), 3, "and the queued error with them");
+        assert_eq!(answer.seq, 3, "the answer is newer than every queued view");
+        assert_eq!(answer.state, SessionState::SignedIn);
+        ui.send_with(signed_out);
+        assert_eq!(
+            seqs(&page.events()),
+            [1, 2, 4],
+            "a view made after the answer is newer than it"
+        );
+        // A reloaded page: numbers keep growing.
+        let reloaded = Recorder::default();
+        let again = ui.connect_with(Box::new(reloaded.clone()), || {
+            SessionView::bare(SessionState::SignedOut)
+        });
+        assert_eq!(again.seq, 5);
+        assert!(reloaded.events().is_empty());
     }
 
     #[test]
