@@ -585,12 +585,30 @@
     applyLanguage();
   }
 
+  // The window was built with the first view of this run (window.rs): draw
+  // it now, before the first layout, and take it once per window so a
+  // reloaded page waits for ui_ready instead.
+  const firstUi = window.__KAKAO_DESK_FIRST_UI__;
+  delete window.__KAKAO_DESK_FIRST_UI__;
+  if (firstUi && firstUi.session) {
+    try {
+      window.sessionStorage.setItem("kakaoDesk.firstUiTaken", "1");
+    } catch (_) {
+      // No storage: a reload draws the same first view, then the newer one.
+    }
+    state.bench = Boolean(firstUi.bench);
+    applySession(firstUi.session, false);
+    applyUiState(firstUi);
+  }
+
   const events = new Channel();
   events.onmessage = onEvent;
   invoke("ui_ready", { events })
     .then((ui) => {
       // The view of now comes with the answer (through the channel a view
       // with avatars would take one more round trip); applyUiState draws it.
+      state.bench = Boolean(ui.bench);
+      benchMark("ui-answered");
       if (ui.session) applySession(ui.session, false);
       applyUiState(ui);
       document.body.dataset.ready = "true";

@@ -139,11 +139,13 @@ def tree_memory(pid):
                 children.setdefault(ppid, []).append(int(entry))
             except (OSError, IndexError, ValueError):
                 pass
-    todo, rss, pss = [pid], 0, 0
+    todo, rss, pss, by_name = [pid], 0, 0, {}
     while todo:
         p = todo.pop()
         todo.extend(children.get(p, []))
         try:
+            with open(f"/proc/{p}/comm") as f:
+                name = f.read().strip()
             with open(f"/proc/{p}/smaps_rollup") as f:
                 for line in f:
                     key, _, value = line.partition(":")
@@ -151,9 +153,10 @@ def tree_memory(pid):
                         rss += int(value.split()[0])
                     elif key == "Pss":
                         pss += int(value.split()[0])
+                        by_name[name] = by_name.get(name, 0) + int(value.split()[0])
         except OSError:
             pass
-    return rss, pss
+    return rss, pss, by_name
 
 
 def run_once(session, binary, end_mark, env_extra):
@@ -164,7 +167,7 @@ def run_once(session, binary, end_mark, env_extra):
     first = reader.wait("first-script")
     end = reader.wait(end_mark)
     time.sleep(3)
-    rss, pss = tree_memory(proc.pid)
+    rss, pss, pss_by_name = tree_memory(proc.pid)
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=10)
@@ -175,7 +178,8 @@ def run_once(session, binary, end_mark, env_extra):
     with reader.cond:
         marks = {name: (ns - t0) / 1e6 for name, ns in reader.marks.items()}
     return {"first_script_ms": (first - t0) / 1e6, "end_ms": (end - t0) / 1e6,
-            "rss_mib": rss / 1024, "pss_mib": pss / 1024, "marks_ms": marks}
+            "rss_mib": rss / 1024, "pss_mib": pss / 1024, "marks_ms": marks,
+            "pss_mib_by_process": {k: v / 1024 for k, v in pss_by_name.items()}}
 
 
 def emulator(latency_ms):
@@ -367,6 +371,11 @@ def main():
         # within each round so drift cancels (the app lists the latest ten
         # signed-out accounts beside the one in use).
         db = profile_db(session)
+        if os.environ.get("BENCH_STARTUP_ONLY") == "1":
+            print(json.dumps({name: statistics.median(r["marks_ms"].get(name, 0) for r in runs["ours"])
+                              for name in runs["ours"][0]["marks_ms"]}, indent=1))
+            print("baseline first script", statistics.median(r["first_script_ms"] for r in runs["baseline"]))
+            return
         accounts = {str(n): [] for n in ACCOUNT_COUNTS}
         for i in range(ACCOUNT_RUNS + 1):
             for n in ACCOUNT_COUNTS:
@@ -406,6 +415,10 @@ def main():
     names = sorted({name for r in runs["ours"] for name in r["marks_ms"]})
     summary["ours_marks_ms"] = {name: statistics.median(r["marks_ms"][name] for r in runs["ours"]
                                                          if name in r["marks_ms"]) for name in names}
+    for side in ("baseline", "ours"):
+        procs = sorted({k for r in runs[side] for k in r["pss_mib_by_process"]})
+        summary[f"{side}_pss_mib_by_process"] = {
+            k: statistics.median(r["pss_mib_by_process"].get(k, 0) for r in runs[side]) for k in procs}
     for n, results in accounts.items():
         summary[f"accounts_{n}_signed_in_profile_ms"] = stats([r["end_ms"] for r in results])
     for ms, results in login.items():
@@ -474,6 +487,11 @@ def write_table(raw):
     if marks:
         table += "\nKakao Desk's start-up marks (median ms after spawn): " + ", ".join(
             f"{name} {v:.0f}" for name, v in sorted(marks.items(), key=lambda kv: kv[1])) + "\n"
+    for side in ("baseline", "ours"):
+        procs = s.get(f"{side}_pss_mib_by_process")
+        if procs:
+            table += f"\nPSS by process, {side} (median MiB): " + ", ".join(
+                f"{k} {v:.1f}" for k, v in sorted(procs.items(), key=lambda kv: -kv[1])) + "\n"
     with open(os.path.join(HERE, "results/table.md"), "w") as f:
         f.write(table)
     print(table)

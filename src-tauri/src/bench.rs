@@ -13,10 +13,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const VARIABLE: &str = "KAKAO_DESK_BENCH";
 
 /// Marks the page may report (it reports what it has drawn):
+/// `ui-answered` when `ui_ready`'s answer reaches the page's script,
 /// `screen-rendered` once its first screen is on display with its fonts and
 /// images, the other two when the id_token's nickname and the full profile
 /// are.
-pub const PAGE_MARKS: [&str; 3] = [
+pub const PAGE_MARKS: [&str; 4] = [
+    "ui-answered",
     "screen-rendered",
     "first-paint-rendered",
     "profile-rendered",

@@ -43,7 +43,8 @@ pub struct UiState {
 }
 
 impl UiState {
-    fn new(language: Language, logs: &LogDir) -> Self {
+    /// What to draw in `language`, without a session view.
+    pub fn new(language: Language, logs: &LogDir) -> Self {
         Self {
             log_dir: logs.0.as_ref().map(|dir| dir.display().to_string()),
             language,

@@ -214,6 +214,12 @@ impl LoginHandle {
             .connect_with(sink, || self.view())
     }
 
+    /// The view of now, numbered among the views sent (for the window's
+    /// first draw).
+    pub fn numbered_view(&self) -> SessionView {
+        self.0.app.state::<UiChannel>().numbered(|| self.view())
+    }
+
     /// The view of the state of now.
     fn view(&self) -> SessionView {
         let opened = match &*self.core() {

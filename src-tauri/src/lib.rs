@@ -43,6 +43,7 @@ pub mod startup;
 pub mod ui_channel;
 pub mod vault_store;
 pub mod view;
+pub mod window;
 
 use tauri::Manager;
 
@@ -90,10 +91,15 @@ pub fn run() {
             app.manage(logs::init(handle.path().app_log_dir().ok().as_deref()));
             app.manage(Settings::load(&handle));
             app.manage(UiChannel::default());
+            app.manage(window::Opened::default());
             let login = LoginHandle::new(handle.clone(), scheme.clone());
             app.manage(login.clone());
-            // Vault, keychain and cache open while WebKit loads the page.
-            tauri::async_runtime::spawn(startup::start(login));
+            // Vault, keychain and cache open first: the window is built
+            // with the view they give.
+            tauri::async_runtime::spawn(startup::start(login.clone()));
+            // The window opens once start-up has drawn its first view, or
+            // after a short wait without one (window.rs).
+            window::open_main_after_wait(login);
 
             register_scheme(&handle, &scheme);
 

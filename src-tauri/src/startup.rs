@@ -43,6 +43,7 @@ pub async fn start(handle: LoginHandle) {
             handle.failed(code);
             handle.report(code);
             handle.publish();
+            crate::window::open_main(&handle);
             return;
         }
     };
@@ -62,6 +63,7 @@ pub async fn start(handle: LoginHandle) {
     crate::bench::mark("session-restored");
     let early = handle.opened(opened);
     handle.publish();
+    crate::window::open_main(&handle);
     for link in early {
         handle.take_link(link);
     }

@@ -89,6 +89,14 @@ impl UiChannel {
         queue.numbered(view)
     }
 
+    /// The view `make` builds, numbered as [`UiChannel::connect_with`]'s is,
+    /// for a page that is not connected yet.
+    pub fn numbered(&self, make: impl FnOnce() -> SessionView) -> SessionView {
+        let mut queue = self.lock();
+        let view = make();
+        queue.numbered(view)
+    }
+
     fn attach(queue: &mut Queue, sink: Box<dyn EventSink>) {
         while let Some(event) = queue.waiting.pop_front() {
             if !sink.send(event.clone()) {
