@@ -77,13 +77,17 @@ impl UiChannel {
 
     /// Connects the UI as [`UiChannel::connect`] does and returns the view
     /// `make` builds, numbered after every view sent before it and before
-    /// every view sent after it.
+    /// every view sent after it. Queued views are dropped, not sent: the
+    /// returned one is newer than all of them (queued errors still go out).
     pub fn connect_with(
         &self,
         sink: Box<dyn EventSink>,
         make: impl FnOnce() -> SessionView,
     ) -> SessionView {
         let mut queue = self.lock();
+        queue
+            .waiting
+            .retain(|event| !matches!(event, AppEvent::Session { .. }));
         Self::attach(&mut queue, sink);
         let view = make();
         queue.numbered(view)
@@ -258,14 +262,17 @@ mod tests {
         let answer = ui.connect_with(Box::new(page.clone()), || {
             SessionView::bare(SessionState::SignedIn)
         });
-        assert_eq!(seqs(&page.events()), [1, 2], "queued views go out first");
-        assert_eq!(page.events().len(), 3, "and the queued error with them");
+        assert_eq!(
+            page.events(),
+            vec![error(ErrorCode::InvalidCallback)],
+            "queued views are superseded by the answer; the queued error goes out"
+        );
         assert_eq!(answer.seq, 3, "the answer is newer than every queued view");
         assert_eq!(answer.state, SessionState::SignedIn);
         ui.send_with(signed_out);
         assert_eq!(
             seqs(&page.events()),
-            [1, 2, 4],
+            [4],
             "a view made after the answer is newer than it"
         );
         // A reloaded page: numbers keep growing.
