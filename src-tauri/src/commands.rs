@@ -4,8 +4,6 @@
 //! `src-tauri/capabilities/main.json`. State changes reach the UI as session
 //! events on its channel, so commands return nothing but errors.
 
-use std::collections::BTreeMap;
-
 use kakao_desk_core::authorize::LoginOptions;
 use kakao_desk_core::profile::KakaoId;
 use kakao_desk_core::{ErrorCode, Language};
@@ -15,47 +13,10 @@ use tauri::ipc::Channel;
 
 use crate::bench;
 use crate::handle::LoginHandle;
-use crate::ipc::{self, AppEvent, IpcError, SessionView};
+use crate::ipc::{AppEvent, IpcError};
 use crate::logs::LogDir;
-use crate::settings::{self, Settings};
-
-/// What the UI needs to draw: the language, the messages, and (from
-/// `ui_ready`) the session.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UiState {
-    /// The language to speak.
-    pub language: Language,
-    /// The system locale's language, for "follow the system".
-    pub system_language: Language,
-    /// Every error message in `language`, keyed by code.
-    pub error_messages: BTreeMap<&'static str, &'static str>,
-    /// The app version.
-    pub version: &'static str,
-    /// Whether the page should report its timing marks (benchmarks only).
-    pub bench: bool,
-    /// Where the log files are, for the "About" view (none when the
-    /// directory could not be made).
-    pub log_dir: Option<String>,
-    /// The session view of now (`ui_ready` only; later views come through
-    /// the channel).
-    pub session: Option<SessionView>,
-}
-
-impl UiState {
-    /// What to draw in `language`, without a session view.
-    pub fn new(language: Language, logs: &LogDir) -> Self {
-        Self {
-            log_dir: logs.0.as_ref().map(|dir| dir.display().to_string()),
-            language,
-            system_language: settings::system_language(),
-            error_messages: ipc::error_messages(language),
-            version: env!("CARGO_PKG_VERSION"),
-            bench: bench::enabled(),
-            session: None,
-        }
-    }
-}
+use crate::settings::Settings;
+use crate::ui_state::UiState;
 
 /// The page has loaded: connect its event channel (queued events go out
 /// first) and return what to draw, the session view of now included.

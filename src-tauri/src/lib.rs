@@ -18,6 +18,8 @@
 //! - [`links`]: every URL handed to the app (cold start, second instance,
 //!   macOS open-URL events) is routed by one check;
 //! - [`ui_channel`]: the UI's event channel and the queue before it connects;
+//! - [`window`]: the main window, built once start-up knows the first view;
+//! - [`ui_state`]: what the page needs to draw (`ui_ready`'s answer);
 //! - [`commands`]: the `#[tauri::command]`s the UI may call, each allowed by
 //!   an explicit permission in `src-tauri/permissions/`;
 //! - [`browser`]: the system browser the core opens Kakao's page in;
@@ -41,6 +43,7 @@ pub mod publisher;
 pub mod settings;
 pub mod startup;
 pub mod ui_channel;
+pub mod ui_state;
 pub mod vault_store;
 pub mod view;
 pub mod window;

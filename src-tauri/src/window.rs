@@ -21,10 +21,10 @@ use std::time::Duration;
 
 use tauri::{Manager, WebviewWindowBuilder};
 
-use crate::commands::UiState;
 use crate::handle::LoginHandle;
 use crate::logs::LogDir;
 use crate::settings::Settings;
+use crate::ui_state::UiState;
 
 /// The label of the main window (tauri.conf.json, `create: false`).
 pub const MAIN: &str = "main";
