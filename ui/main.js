@@ -474,7 +474,11 @@
     // that arrives while the state stays (a forged link while waiting) stays,
     // and so does the one that ended an additional consent.
     const failedConsent = session.consentNote && session.consentNote.outcome === "failed";
-    if (session.state !== previous && session.state !== "signed_out" && !failedConsent) clearError();
+    // An error reported during start-up (a keychain problem) stays: the first
+    // real view may come before or after it (ui_ready's answer and the
+    // channel travel separately).
+    const fromStart = !previous || previous === "starting";
+    if (session.state !== previous && session.state !== "signed_out" && !failedConsent && !fromStart) clearError();
     const status = statusFor(previous, session);
     if (status) showStatus(...status);
     else if (previous !== session.state) clearStatus();

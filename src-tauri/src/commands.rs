@@ -18,7 +18,7 @@ use crate::logs::LogDir;
 use crate::settings::Settings;
 use crate::ui_state::UiState;
 
-/// The page has loaded: connect its event channel (queued events go out
+/// The page has loaded: connect its event channel (queued errors go out
 /// first) and return what to draw, the session view of now included.
 #[tauri::command]
 pub async fn ui_ready(

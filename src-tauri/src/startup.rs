@@ -1,13 +1,14 @@
 //! Start-up wiring: the configuration, the demo emulator, the vault key's
 //! home, the stores, and the login core they make.
 //!
-//! It runs off the window's critical path: `setup` spawns [`start`] and
-//! returns, so WebKit loads the page while the configuration is resolved, the
+//! `setup` spawns [`start`] and returns; the configuration is resolved, the
 //! keychain is asked for the vault key (a blocking D-Bus call, on a blocking
 //! thread), the vault is opened and the session restored — all without
-//! network. Until then the page shows nothing, so a signed-in user never sees
-//! the login screen flash. Links that arrive meanwhile wait in the
-//! [`LoginHandle`] and are handed over right after.
+//! network — and then the main window is built with that view
+//! (`window.rs`; a timer builds it without one if this takes long). Until
+//! the first view that is not "starting" the page shows nothing, so a
+//! signed-in user never sees the login screen flash. Links that arrive
+//! meanwhile wait in the [`LoginHandle`] and are handed over right after.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,9 +30,16 @@ use crate::vault_store::StoreSlots;
 /// read your files can then open your session.
 pub const KEY_FILE_VARIABLE: &str = "KAKAO_DESK_VAULT_KEY_FILE";
 
-/// Opens the login core and restores the session (no network), hands over
-/// the links that arrived meanwhile, then — with a real Kakao app — checks
-/// the session with Kakao once in the background.
+/// Builds the main window on a blocking thread: the build waits for the main
+/// thread, and a tokio worker should not.
+fn open_window(handle: &LoginHandle) {
+    let handle = handle.clone();
+    tauri::async_runtime::spawn_blocking(move || crate::window::open_main(&handle));
+}
+
+/// Opens the login core and restores the session (no network), builds the
+/// main window, hands over the links that arrived meanwhile, then — with a
+/// real Kakao app — checks the session with Kakao once in the background.
 pub async fn start(handle: LoginHandle) {
     crate::bench::mark("startup-begun");
     let opened = match open(handle.app(), handle.scheme()).await {
@@ -43,7 +51,7 @@ pub async fn start(handle: LoginHandle) {
             handle.failed(code);
             handle.report(code);
             handle.publish();
-            crate::window::open_main(&handle);
+            open_window(&handle);
             return;
         }
     };
@@ -63,7 +71,7 @@ pub async fn start(handle: LoginHandle) {
     crate::bench::mark("session-restored");
     let early = handle.opened(opened);
     handle.publish();
-    crate::window::open_main(&handle);
+    open_window(&handle);
     for link in early {
         handle.take_link(link);
     }

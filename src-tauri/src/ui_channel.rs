@@ -3,8 +3,9 @@
 //!
 //! The page hands a `tauri::ipc::Channel` to `ui_ready`; events produced
 //! before that (a cold start by a link is handled before WebKit has loaded
-//! the page) wait in a bounded queue and go out first, in order. A reloaded
-//! page connects again and gets what the old one missed.
+//! the page) wait in a bounded queue and go out first, in order. Of the
+//! views only the latest waits (and `ui_ready`'s answer supersedes it). A
+//! reloaded page connects again and gets the errors the old one missed.
 //!
 //! Every session view is numbered as it is made ([`SessionView::seq`]). The
 //! view of now goes back as `ui_ready`'s answer rather than through the
@@ -145,6 +146,12 @@ impl UiChannel {
             }
             queue.sink = None;
         }
+        // Only the latest view matters, and views must not push errors out.
+        if matches!(event, AppEvent::Session { .. }) {
+            queue
+                .waiting
+                .retain(|queued| !matches!(queued, AppEvent::Session { .. }));
+        }
         if queue.waiting.len() == MAX_QUEUED_EVENTS {
             queue.waiting.pop_front();
         }
@@ -282,6 +289,25 @@ mod tests {
         });
         assert_eq!(again.seq, 5);
         assert!(reloaded.events().is_empty());
+    }
+
+    #[test]
+    fn a_run_of_views_keeps_only_the_latest_and_pushes_no_error_out() {
+        let ui = UiChannel::default();
+        ui.send(error(ErrorCode::InvalidCallback));
+        for _ in 0..MAX_QUEUED_EVENTS + 5 {
+            ui.send_with(signed_out);
+        }
+        let page = Recorder::default();
+        ui.connect(Box::new(page.clone()));
+        let events = page.events();
+        assert_eq!(events.len(), 2, "the error and one view: {events:?}");
+        assert_eq!(events[0], error(ErrorCode::InvalidCallback));
+        assert_eq!(
+            seqs(&events),
+            [u64::try_from(MAX_QUEUED_EVENTS).expect("small") + 5],
+            "the view kept is the latest"
+        );
     }
 
     #[test]

@@ -7,14 +7,19 @@
 //! included, in an initialization script. The page draws it before its first
 //! layout, then connects its channel through `ui_ready` as before. If the
 //! stores take longer than [`MAX_WAIT`] (a keychain that asks for a
-//! password, a slow disk), the window opens without a view and the page
-//! waits for `ui_ready`'s answer (BENCHMARKS.md, "Start-up").
+//! password, a slow disk, the demo emulator's start), a timer builds the
+//! window with the "starting" view, which draws nothing, and the page draws
+//! from `ui_ready`'s answer (BENCHMARKS.md, "Start-up").
 //!
-//! The script holds only what the UI shows (public profile facts, never a
-//! token). Initialization scripts run again on every load of the page, so a
-//! reloaded page would be handed the first view of the run: the script hands
-//! it over once per window (a `sessionStorage` flag the page sets), and the
-//! page draws a view only if it is not older than the one on screen.
+//! The script holds only what the UI shows (the profile card's nickname,
+//! avatar, and email and birthday if shared; never a token), and only for
+//! the app's own origin. Initialization scripts run again on every load of
+//! the page, so a reloaded page would be handed the first view of the run:
+//! the script hands it over once per window (a `sessionStorage` flag the
+//! page sets), and the page draws a view only if it is not older than the
+//! one on screen. The view can be a few hundred milliseconds old when the
+//! page draws it (a link handled meanwhile); the answer to `ui_ready`
+//! replaces it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -29,7 +34,8 @@ use crate::ui_state::UiState;
 /// The label of the main window (tauri.conf.json, `create: false`).
 pub const MAIN: &str = "main";
 
-/// How long the window waits for the stores before it opens without a view.
+/// How long the window waits for the stores before it opens with the
+/// "starting" view.
 pub const MAX_WAIT: Duration = Duration::from_millis(150);
 
 /// The `sessionStorage` key the page sets once it has taken the first view.
@@ -66,7 +72,8 @@ pub fn open_main(handle: &LoginHandle) {
     }
 }
 
-/// Opens the main window after [`MAX_WAIT`] if start-up has not by then.
+/// Opens the main window after [`MAX_WAIT`] if start-up has not by then
+/// (with the view of then: "starting", or a failure).
 pub fn open_main_after_wait(handle: LoginHandle) {
     std::thread::spawn(move || {
         std::thread::sleep(MAX_WAIT);
@@ -74,14 +81,24 @@ pub fn open_main_after_wait(handle: LoginHandle) {
     });
 }
 
+/// The origins the app's own page is served from: Tauri's custom protocol
+/// (Linux, macOS) and its `localhost` mapping (Windows).
+pub const APP_ORIGINS: [&str; 3] = [
+    "tauri://localhost",
+    "http://tauri.localhost",
+    "https://tauri.localhost",
+];
+
 /// The initialization script: sets `window.__KAKAO_DESK_FIRST_UI__` on the
-/// page's first load in this window.
+/// page's first load in this window, on the app's own origin only.
 pub fn first_ui_script(ui: &UiState) -> String {
     // JSON is a JavaScript expression; serialising cannot fail for this type,
     // and if it did the page would simply wait for `ui_ready`.
     let json = serde_json::to_string(ui).unwrap_or_else(|_| "null".to_owned());
+    let origins = serde_json::to_string(&APP_ORIGINS).unwrap_or_else(|_| "[]".to_owned());
     format!(
-        "(function () {{ try {{ if (window.sessionStorage.getItem({flag:?})) return; }} \
+        "(function () {{ if ({origins}.indexOf(window.location.origin) < 0) return; \
+         try {{ if (window.sessionStorage.getItem({flag:?})) return; }} \
          catch (e) {{ return; }} window.__KAKAO_DESK_FIRST_UI__ = {json}; }})();",
         flag = TAKEN_FLAG,
     )
@@ -101,6 +118,12 @@ mod tests {
         ui.session = Some(view);
         let script = first_ui_script(&ui);
         assert!(script.contains(r#"sessionStorage.getItem("kakaoDesk.firstUiTaken")"#));
+        assert!(
+            script.contains(
+                r#"["tauri://localhost","http://tauri.localhost","https://tauri.localhost"].indexOf(window.location.origin) < 0) return;"#
+            ),
+            "only the app's own page gets the view"
+        );
         let start = script
             .find("__KAKAO_DESK_FIRST_UI__ = ")
             .expect("assignment")

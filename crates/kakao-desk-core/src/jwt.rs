@@ -131,6 +131,10 @@ impl Verifier<Vec<u8>> for Rs256 {
         let params = &ring_signature::RSA_PKCS1_2048_8192_SHA256;
         let verified = match &self.0 {
             DecodingKeyKind::RsaModulusExponent { n, e } => {
+                // ring wants the minimal big-endian form RFC 7518 asks for;
+                // a JWKS with leading zero octets was accepted before, so it
+                // still is.
+                let (n, e) = (without_leading_zeros(n), without_leading_zeros(e));
                 ring_signature::RsaPublicKeyComponents { n, e }.verify(params, msg, signature)
             }
             DecodingKeyKind::SecretOrDer(der) => {
@@ -139,6 +143,11 @@ impl Verifier<Vec<u8>> for Rs256 {
         };
         verified.map_err(|_| jsonwebtoken::signature::Error::new())
     }
+}
+
+fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
 }
 
 impl JwtVerifier for Rs256 {
@@ -222,6 +231,23 @@ mod tests {
         // Another key's signature.
         let other = new_verifier(&Algorithm::RS256, &components(&rsa_key(2048))).expect("other");
         assert!(other.verify(b"header.claims", &signature).is_err());
+    }
+
+    #[test]
+    fn rs256_accepts_a_modulus_with_a_leading_zero_octet() {
+        let private = rsa_key(2048);
+        let signature = SigningKey::<sha2::Sha256>::new(private.clone())
+            .sign(b"header.claims")
+            .to_vec();
+        let mut n = vec![0];
+        n.extend(private.n().to_bytes_be());
+        let key = DecodingKey::from_rsa_components(
+            &URL_SAFE_NO_PAD.encode(n),
+            &URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
+        )
+        .expect("components");
+        let verifier = new_verifier(&Algorithm::RS256, &key).expect("verifier");
+        assert!(verifier.verify(b"header.claims", &signature).is_ok());
     }
 
     #[test]
