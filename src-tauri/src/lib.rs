@@ -100,8 +100,8 @@ pub fn run() {
             // Vault, keychain and cache open first: the window is built
             // with the view they give.
             tauri::async_runtime::spawn(startup::start(login.clone()));
-            // The window opens once start-up has drawn its first view, or
-            // after a short wait without one (window.rs).
+            // The window opens once start-up knows its first view, or after
+            // a short wait with the "starting" view (window.rs).
             window::open_main_after_wait(login);
 
             register_scheme(&handle, &scheme);

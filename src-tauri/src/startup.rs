@@ -5,7 +5,8 @@
 //! keychain is asked for the vault key (a blocking D-Bus call, on a blocking
 //! thread), the vault is opened and the session restored — all without
 //! network — and then the main window is built with that view
-//! (`window.rs`; a timer builds it without one if this takes long). Until
+//! (`window.rs`; if this takes long, a timer builds it with the "starting"
+//! view). Until
 //! the first view that is not "starting" the page shows nothing, so a
 //! signed-in user never sees the login screen flash. Links that arrive
 //! meanwhile wait in the [`LoginHandle`] and are handed over right after.
