@@ -579,6 +579,14 @@
     }
   }
 
+  // Draws what the page was handed (ui_ready's answer, or the first UI the
+  // window was built with): the session view, then everything in the page's
+  // language (applyUiState draws).
+  function applyUi(ui) {
+    if (ui.session) applySession(ui.session, false);
+    applyUiState(ui);
+  }
+
   function applyUiState(ui) {
     state.language = ui.language;
     state.errorMessages = ui.errorMessages;
@@ -600,9 +608,7 @@
     } catch (_) {
       // No storage: a reload draws the same first view, then the newer one.
     }
-    state.bench = Boolean(firstUi.bench);
-    applySession(firstUi.session, false);
-    applyUiState(firstUi);
+    applyUi(firstUi);
   }
 
   const events = new Channel();
@@ -610,11 +616,10 @@
   invoke("ui_ready", { events })
     .then((ui) => {
       // The view of now comes with the answer (through the channel a view
-      // with avatars would take one more round trip); applyUiState draws it.
+      // with avatars would take one more round trip).
       state.bench = Boolean(ui.bench);
       benchMark("ui-answered");
-      if (ui.session) applySession(ui.session, false);
-      applyUiState(ui);
+      applyUi(ui);
       document.body.dataset.ready = "true";
       markScreenRendered();
     })
