@@ -23,6 +23,9 @@ PACKAGES=(
   # test: a display without a screen, WebDriver for WebKitGTK, screenshots,
   # desktop-entry tools for the packaging tests
   xvfb webkit2gtk-driver imagemagick desktop-file-utils rpm cpio
+  # the backend server's tests and load test run a throwaway PostgreSQL
+  # (scripts/with-postgres.sh)
+  postgresql
   # Korean and English locales: WebKit takes the page language from the C
   # locale, so a Korean session must have ko_KR.UTF-8 (generated below)
   locales

@@ -22,7 +22,7 @@ fi
 echo "ok: no tauri crate in kakao-desk-core's dependency tree"
 
 step "architecture: the modules of each crate form a downward order (no import cycles)"
-for src in crates/kakao-desk-core/src crates/kakao-emulator/src src-tauri/src; do
+for src in crates/kakao-desk-core/src crates/kakao-emulator/src crates/kakao-desk-server/src src-tauri/src; do
   python3 scripts/check-module-graph.py "$src"
 done
 
@@ -38,8 +38,12 @@ echo "ok: workflows pass actionlint"
 step "UI and release-workflow tests (node)"
 node --test ui/ tests/release/
 
-step "tests (unit, integration, end-to-end with 40 kill -9 restarts, packaging)"
-cargo nextest run --workspace --locked --profile "${NEXTEST_PROFILE:-ci}"
+# The backend server's suite runs on SQLite and, beside a throwaway
+# PostgreSQL server, on PostgreSQL; KDS_REQUIRE_POSTGRES makes a missing
+# server a failure rather than a skip.
+step "tests (unit, integration on SQLite and PostgreSQL, end-to-end with 40 kill -9 restarts, packaging)"
+KDS_REQUIRE_POSTGRES=1 bash scripts/with-postgres.sh \
+  cargo nextest run --workspace --locked --profile "${NEXTEST_PROFILE:-ci}"
 
 step "doc tests"
 cargo test --workspace --doc --locked

@@ -4,10 +4,11 @@
 //! [`CryptoProvider`]. Its bundled RustCrypto provider links every algorithm
 //! it knows (RSA signing and PSS with their bignum code, P-256, P-384,
 //! Ed25519), about half a mebibyte of a release binary, for the two things
-//! the app does with JWTs: verify Kakao's RS256 id_tokens and sign and verify
-//! its own HS256 session token. `ring` is already linked for TLS (rustls), so
-//! this provider does exactly those two with it and refuses every other
-//! algorithm (BENCHMARKS.md, "Size").
+//! the app does with JWTs: verify Kakao's RS256 id_tokens, sign and verify
+//! its own HS256 session token, and (backend mode) verify the EdDSA access
+//! tokens of a `kakao-desk-server`, which signs them with the same code.
+//! `ring` is already linked for TLS (rustls), so this provider does exactly
+//! those with it and refuses every other algorithm (BENCHMARKS.md, "Size").
 //!
 //! RS256 verification takes ring's `RSA_PKCS1_2048_8192_SHA256`: keys
 //! shorter than 2048 bits are refused, as Kakao's are 2048.
@@ -26,8 +27,11 @@ use jsonwebtoken::signature::{Signer, Verifier};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey};
 use ring::{hmac, signature as ring_signature};
 
-/// Installs [`RING_PROVIDER`] for the process, once.
-pub(crate) fn install_crypto() {
+/// Installs the crate's `ring` JWT provider for the process, once: HS256,
+/// RS256 (verification) and EdDSA (Ed25519); every other algorithm is
+/// refused. The core calls it before any JWT work; another crate that signs
+/// or verifies JWTs in the same process (the backend server) calls it first.
+pub fn install_crypto() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if RING_PROVIDER.install_default().is_err() {
@@ -36,7 +40,7 @@ pub(crate) fn install_crypto() {
     });
 }
 
-/// HS256 and RS256 on `ring`; every other algorithm is refused.
+/// HS256, RS256 and EdDSA on `ring`; every other algorithm is refused.
 pub(crate) static RING_PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory: new_signer,
     verifier_factory: new_verifier,
@@ -71,6 +75,13 @@ fn new_signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSig
             hmac::Key::new(hmac::HMAC_SHA256, key.as_bytes()),
         ))),
         Algorithm::HS256 => Err(ErrorKind::InvalidKeyFormat.into()),
+        // `EncodingKey::from_ed_der`: a PKCS#8 (v1 or v2) Ed25519 private key.
+        Algorithm::EdDSA if key.family() == AlgorithmFamily::Ed => {
+            ring_signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(key.as_bytes())
+                .map(|pair| Box::new(Ed25519Signer(pair)) as Box<dyn JwtSigner>)
+                .map_err(|_| ErrorKind::InvalidKeyFormat.into())
+        }
+        Algorithm::EdDSA => Err(ErrorKind::InvalidKeyFormat.into()),
         _ => Err(unsupported()),
     }
 }
@@ -81,7 +92,14 @@ fn new_verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtV
             Ok(Box::new(Hs256(hmac::Key::new(hmac::HMAC_SHA256, secret))))
         }
         (Algorithm::RS256, AlgorithmFamily::Rsa, kind) => Ok(Box::new(Rs256(kind.clone()))),
-        (Algorithm::HS256 | Algorithm::RS256, _, _) => Err(ErrorKind::InvalidKeyFormat.into()),
+        // `DecodingKey::from_ed_components(x)` (a JWK) and `from_ed_der`
+        // both hold the raw 32-byte public key.
+        (Algorithm::EdDSA, AlgorithmFamily::Ed, DecodingKeyKind::SecretOrDer(public)) => {
+            Ok(Box::new(Ed25519Verifier(public.clone())))
+        }
+        (Algorithm::HS256 | Algorithm::RS256 | Algorithm::EdDSA, _, _) => {
+            Err(ErrorKind::InvalidKeyFormat.into())
+        }
         _ => Err(unsupported()),
     }
 }
@@ -153,6 +171,42 @@ fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
 impl JwtVerifier for Rs256 {
     fn algorithm(&self) -> Algorithm {
         Algorithm::RS256
+    }
+}
+
+/// Ed25519 signatures (RFC 8032) for `alg: EdDSA` (RFC 8037).
+struct Ed25519Signer(ring_signature::Ed25519KeyPair);
+
+impl Signer<Vec<u8>> for Ed25519Signer {
+    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, jsonwebtoken::signature::Error> {
+        Ok(self.0.sign(msg).as_ref().to_vec())
+    }
+}
+
+impl JwtSigner for Ed25519Signer {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::EdDSA
+    }
+}
+
+/// Ed25519 verification with a raw 32-byte public key.
+struct Ed25519Verifier(Vec<u8>);
+
+impl Verifier<Vec<u8>> for Ed25519Verifier {
+    fn verify(
+        &self,
+        msg: &[u8],
+        signature: &Vec<u8>,
+    ) -> Result<(), jsonwebtoken::signature::Error> {
+        ring_signature::UnparsedPublicKey::new(&ring_signature::ED25519, &self.0)
+            .verify(msg, signature)
+            .map_err(|_| jsonwebtoken::signature::Error::new())
+    }
+}
+
+impl JwtVerifier for Ed25519Verifier {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::EdDSA
     }
 }
 
@@ -271,7 +325,6 @@ mod tests {
             Algorithm::PS256,
             Algorithm::ES256,
             Algorithm::ES384,
-            Algorithm::EdDSA,
         ] {
             assert!(new_verifier(&algorithm, &secret).is_err(), "{algorithm:?}");
             assert!(
@@ -279,6 +332,10 @@ mod tests {
                 "{algorithm:?}"
             );
         }
+        assert!(
+            new_verifier(&Algorithm::EdDSA, &secret).is_err(),
+            "an HMAC secret is no Ed25519 key"
+        );
         // An HMAC secret offered as an RSA key and the reverse (the classic
         // algorithm confusion) are refused before any signature is checked.
         assert!(new_verifier(&Algorithm::RS256, &secret).is_err());
@@ -286,6 +343,44 @@ mod tests {
         assert!(new_verifier(&Algorithm::HS256, &rsa).is_err());
         // The app never signs with RSA.
         assert!(new_signer(&Algorithm::RS256, &EncodingKey::from_secret(b"s")).is_err());
+    }
+
+    /// RFC 8037, appendix A.1 and A.4: the Ed25519 key (`d`, `x`) and the
+    /// JWS over "Example of Ed25519 signing".
+    const RFC8037_D: &str = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+    const RFC8037_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    const RFC8037_JWS: &str = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+
+    #[test]
+    fn eddsa_matches_rfc_8037_and_refuses_a_changed_signature() {
+        // PKCS#8 v1 around the 32-byte seed (RFC 8410 §7).
+        let mut pkcs8 = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        pkcs8.extend(URL_SAFE_NO_PAD.decode(RFC8037_D).expect("d"));
+        let (input, signature) = RFC8037_JWS.rsplit_once('.').expect("a JWS");
+        let signature = URL_SAFE_NO_PAD.decode(signature).expect("signature");
+        let signer =
+            new_signer(&Algorithm::EdDSA, &EncodingKey::from_ed_der(&pkcs8)).expect("signer");
+        assert_eq!(
+            signer.try_sign(input.as_bytes()).expect("sign"),
+            signature,
+            "Ed25519 is deterministic: the RFC's signature, byte for byte"
+        );
+        let public = DecodingKey::from_ed_components(RFC8037_X).expect("x");
+        let verifier = new_verifier(&Algorithm::EdDSA, &public).expect("verifier");
+        assert!(verifier.verify(input.as_bytes(), &signature).is_ok());
+        let mut changed = signature.clone();
+        changed[10] ^= 1;
+        assert!(verifier.verify(input.as_bytes(), &changed).is_err());
+        assert!(
+            verifier.verify(b"another message", &signature).is_err(),
+            "the signature covers the message"
+        );
+        // An Ed25519 key is not an HMAC secret, nor the reverse.
+        assert!(new_verifier(&Algorithm::HS256, &public).is_err());
+        assert!(new_signer(&Algorithm::EdDSA, &EncodingKey::from_ed_der(b"not a key")).is_err());
     }
 
     #[test]

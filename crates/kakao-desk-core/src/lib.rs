@@ -75,3 +75,4 @@ pub mod session;
 pub mod vault;
 
 pub use error::{ErrorCode, Language};
+pub use jwt::install_crypto as install_jwt_crypto;
