@@ -23,7 +23,7 @@ pub const CLIENT_SECRET_ENV: &str = "KDS_KAKAO_CLIENT_SECRET";
 ///
 /// Every setting is a flag or a KDS_* environment variable (shown beside
 /// each); `--config FILE` reads KDS_*=value lines first.
-#[derive(Debug, Clone, Parser)]
+#[derive(Clone, Parser)]
 #[command(name = "kakao-desk-server", version, args_override_self = true)]
 pub struct Settings {
     /// A file of KDS_*=value lines (systemd's EnvironmentFile format); the
@@ -46,7 +46,9 @@ pub struct Settings {
     pub audience: String,
 
     /// `sqlite:PATH` (embedded, the default) or
-    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (several instances).
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (several instances). With a
+    /// password, set it in the environment or the settings file, not as a
+    /// flag (any user can read a process's flags).
     #[arg(
         long,
         env = "KDS_DATABASE_URL",
@@ -181,6 +183,20 @@ pub enum Command {
     /// have expired, so nobody is signed out; running instances pick the new
     /// key up within a minute.
     RotateSigningKey,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The database URL may hold a password; the secrets are newtypes.
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer())
+            .field("database", &self.database_url.split(':').next())
+            .field("kakao_client_id", &self.kakao_client_id)
+            .field("kakao_auth_url", &self.kakao_auth_url)
+            .field("command", &self.command)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Settings {
@@ -402,6 +418,18 @@ mod tests {
             .expect("only the app key is required");
         assert_eq!(settings.issuer(), "http://127.0.0.1:8080");
         assert_eq!(settings.database_url, "sqlite:kakao-desk-server.db");
+        let settings = Settings::try_parse_from([
+            "kakao-desk-server",
+            "--kakao-client-id",
+            "key",
+            "--database-url",
+            "postgres://kds:hunter2@db/kds",
+        ])
+        .expect("parses");
+        assert!(
+            !format!("{settings:?}").contains("hunter2"),
+            "the database password never prints"
+        );
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //!
 //! Kakao's tokens of a session are sealed in its row. A call answered -401
 //! (or an access token past its expiry) refreshes them once for all
-//! concurrent callers of that session in this process (a lock per session),
-//! and across instances through the row's version: a refresh that finds the
-//! row changed since it read it uses the tokens the other instance stored.
+//! concurrent callers of that session: a lock per session in this process,
+//! then the store's [`crate::store::Store::refresh_guard`] across instances
+//! (PostgreSQL: an advisory lock), and the row's version: a caller that
+//! finds the row changed since it read it uses the tokens stored meanwhile.
 //! When Kakao's answer has no refresh token, the old one is kept.
 
 use std::collections::HashMap;
@@ -253,14 +254,16 @@ impl Kakao {
         call: Call,
         clock: &dyn Clock,
     ) -> Result<Answer, ApiError> {
+        // Logout runs after the service session has ended.
+        let allow_ended = matches!(call, Call::Logout);
         let mut row = session.clone();
         let mut tokens = open(sealer, &row)?;
         if tokens.access_expires_at <= clock.unix_now() {
-            (row, tokens) = self.refresh(store, sealer, row, clock).await?;
+            (row, tokens) = self.refresh(store, sealer, row, allow_ended, clock).await?;
         }
         match self.once(&tokens, call).await {
             Err(error) if error.is_invalid_token() => {
-                (_, tokens) = self.refresh(store, sealer, row, clock).await?;
+                (_, tokens) = self.refresh(store, sealer, row, allow_ended, clock).await?;
                 self.once(&tokens, call).await.map_err(ApiError::from_kakao)
             }
             other => other.map_err(ApiError::from_kakao),
@@ -283,71 +286,28 @@ impl Kakao {
     }
 
     /// Refreshes the session's Kakao tokens, once for every concurrent
-    /// caller: the first takes the session's lock and refreshes, the rest
-    /// wait for it and read what it stored.
+    /// caller: the first takes the session's lock (in this process, then
+    /// the store's across instances) and refreshes, the rest wait for it and
+    /// read what it stored. The refresh runs in a task of its own, so a
+    /// request that is dropped (timeout, client gone) cannot split Kakao's
+    /// answer from the write that keeps it.
     async fn refresh(
         &self,
         store: &Database,
         sealer: &Sealer,
         seen: SessionRow,
+        allow_ended: bool,
         clock: &dyn Clock,
     ) -> Result<(SessionRow, SealedTokens), ApiError> {
-        let lock = self.lock_for(&seen.id);
-        let _held = lock.lock().await;
-        let current = store
-            .session(&seen.id)
-            .await?
-            .filter(|row| !row.ended)
-            .ok_or_else(ApiError::session_ended)?;
-        if current.kakao_version != seen.kakao_version {
-            // Someone refreshed while this caller waited.
-            let tokens = open(sealer, &current)?;
-            return Ok((current, tokens));
-        }
-        let old = open(sealer, &current)?;
+        let held = self.lock_for(&seen.id).lock_owned().await;
+        let (client, store, sealer) = (self.client.clone(), store.clone(), sealer.clone());
         let now = clock.unix_now();
-        if old.refresh_expires_at <= now {
-            return Err(ApiError::session_ended());
-        }
-        let refresh_token = RefreshToken::new(old.refresh_token.as_str());
-        let answer = self
-            .client
-            .retry_once("refresh", || self.client.refresh(&refresh_token))
-            .await;
-        let tokens = match answer {
-            Ok(tokens) => tokens,
-            // KOE322: Kakao no longer knows the refresh token.
-            Err(error) if error.code() == kakao_desk_core::ErrorCode::SessionExpired => {
-                tracing::info!(kakao_code = %error.kakao_code(), "Kakao refused the session's refresh token");
-                return Err(ApiError::session_ended());
-            }
-            Err(error) => return Err(ApiError::from_kakao(error)),
-        };
-        let fresh =
-            sealed_tokens(&tokens, Some(&old), now).ok_or_else(ApiError::kakao_bad_answer)?;
-        let sealed = seal(sealer, &fresh, &current.id)?;
-        if store
-            .replace_kakao_tokens(&current.id, current.kakao_version, sealed.clone())
-            .await?
-        {
-            tracing::debug!("refreshed a session's Kakao tokens");
-            let row = SessionRow {
-                kakao_tokens: sealed,
-                kakao_version: current.kakao_version + 1,
-                ..current
-            };
-            Ok((row, fresh))
-        } else {
-            // Another instance stored a refresh first: use its tokens (ours
-            // are valid too, but one set per session keeps this simple).
-            let row = store
-                .session(&current.id)
-                .await?
-                .filter(|row| !row.ended)
-                .ok_or_else(ApiError::session_ended)?;
-            let tokens = open(sealer, &row)?;
-            Ok((row, tokens))
-        }
+        tokio::spawn(async move {
+            let _held = held;
+            refresh_locked(&client, &store, &sealer, seen, allow_ended, now).await
+        })
+        .await
+        .map_err(|_| ApiError::internal())?
     }
 
     fn lock_for(&self, session: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -364,6 +324,77 @@ impl Kakao {
         let lock = Arc::new(tokio::sync::Mutex::new(()));
         map.insert(session.to_owned(), Arc::downgrade(&lock));
         lock
+    }
+}
+
+async fn refresh_locked(
+    client: &KakaoClient,
+    store: &Database,
+    sealer: &Sealer,
+    seen: SessionRow,
+    allow_ended: bool,
+    now: i64,
+) -> Result<(SessionRow, SealedTokens), ApiError> {
+    let guard = store.refresh_guard(&seen.id).await?;
+    let reread = || async {
+        store
+            .session(&seen.id)
+            .await?
+            .filter(|row| allow_ended || !row.ended)
+            .ok_or_else(ApiError::session_ended)
+    };
+    let current = reread().await?;
+    if current.kakao_version != seen.kakao_version {
+        // Someone refreshed while this caller waited.
+        guard.release().await;
+        let tokens = open(sealer, &current)?;
+        return Ok((current, tokens));
+    }
+    let old = open(sealer, &current)?;
+    let refresh_token = RefreshToken::new(old.refresh_token.as_str());
+    let answer = client
+        .retry_once("refresh", || client.refresh(&refresh_token))
+        .await;
+    let tokens = match answer {
+        Ok(tokens) => tokens,
+        // KOE322: Kakao no longer knows the refresh token (expired, or the
+        // user unlinked at Kakao), unless another refresh of this session
+        // has just replaced it.
+        Err(error) if error.code() == kakao_desk_core::ErrorCode::SessionExpired => {
+            guard.release().await;
+            let row = reread().await?;
+            if row.kakao_version != current.kakao_version {
+                let tokens = open(sealer, &row)?;
+                return Ok((row, tokens));
+            }
+            tracing::info!(kakao_code = %error.kakao_code(), "Kakao refused the session's refresh token");
+            return Err(ApiError::session_ended());
+        }
+        Err(error) => {
+            guard.release().await;
+            return Err(ApiError::from_kakao(error));
+        }
+    };
+    let fresh = sealed_tokens(&tokens, Some(&old), now).ok_or_else(ApiError::kakao_bad_answer)?;
+    let sealed = seal(sealer, &fresh, &current.id)?;
+    let stored = store
+        .replace_kakao_tokens(&current.id, current.kakao_version, sealed.clone())
+        .await;
+    guard.release().await;
+    if stored? {
+        tracing::debug!("refreshed a session's Kakao tokens");
+        let row = SessionRow {
+            kakao_tokens: sealed,
+            kakao_version: current.kakao_version + 1,
+            ..current
+        };
+        Ok((row, fresh))
+    } else {
+        // Another instance stored a refresh first (possible only without
+        // the store's lock): use what it stored.
+        let row = reread().await?;
+        let tokens = open(sealer, &row)?;
+        Ok((row, tokens))
     }
 }
 

@@ -195,11 +195,11 @@ impl Server {
     ) -> std::io::Result<()> {
         let state = self.state.clone();
         let reloader = tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(60));
+            let mut every = tokio::time::interval(tokens::RELOAD_EVERY);
             every.tick().await;
             loop {
                 every.tick().await;
-                if let Err(error) = state.signer.reload_if_due(state.clock.unix_now()).await {
+                if let Err(error) = state.signer.reload(state.clock.unix_now()).await {
                     tracing::warn!(%error, "could not reload the signing keys");
                 }
             }

@@ -41,6 +41,7 @@ impl RateLimiter {
     /// # Errors
     /// The whole seconds until a request is allowed again.
     pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
+        let client = bucket_key(client);
         let mut buckets = self
             .buckets
             .lock()
@@ -50,6 +51,12 @@ impl RateLimiter {
             buckets.retain(|_, (tokens, at)| {
                 *tokens + now.saturating_duration_since(*at).as_secs_f64() * rate < burst
             });
+            // Still full: more addresses than the table holds are active
+            // right now (a flood). A new one waits rather than growing the
+            // table; the ones already tracked keep their buckets.
+            if buckets.len() >= MAX_TRACKED {
+                return Err(1);
+            }
         }
         let (tokens, at) = buckets.entry(client).or_insert((self.burst, now));
         *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * self.per_second)
@@ -63,6 +70,18 @@ impl RateLimiter {
             // Finite and small: at most 1 / per_second seconds.
             Err((wait as u64).max(1))
         }
+    }
+}
+
+/// The bucket of an address: itself for IPv4, its /64 for IPv6 (one
+/// subscriber's allocation, which it can fill with addresses at will).
+fn bucket_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
     }
 }
 
@@ -120,6 +139,15 @@ mod tests {
         assert_eq!(limiter.check(ip, start + Duration::from_secs(1)), Ok(()));
         assert!(limiter.check(ip, start + Duration::from_secs(1)).is_err());
         assert!(RateLimiter::new(0, 3).is_none(), "0 turns it off");
+        let a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        for _ in 0..3 {
+            assert_eq!(limiter.check(a, start), Ok(()));
+        }
+        assert!(
+            limiter.check(b, start).is_err(),
+            "another address of the same /64 shares the bucket"
+        );
     }
 
     #[test]
@@ -130,8 +158,13 @@ mod tests {
             let ip = IpAddr::from(i.to_be_bytes());
             let _ = limiter.check(ip, start);
         }
+        assert!(limiter.buckets.lock().expect("lock").len() <= MAX_TRACKED);
+        // Every tracked bucket is still draining: a new address waits.
+        let newcomer: IpAddr = "198.51.100.1".parse().expect("ip");
+        assert!(limiter.check(newcomer, start).is_err());
+        // Later the full buckets are forgotten and it gets in.
         let later = start + Duration::from_secs(5);
-        let _ = limiter.check("198.51.100.1".parse().expect("ip"), later);
+        assert_eq!(limiter.check(newcomer, later), Ok(()));
         assert!(limiter.buckets.lock().expect("lock").len() <= MAX_TRACKED);
     }
 

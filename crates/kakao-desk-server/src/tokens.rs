@@ -36,8 +36,8 @@ use crate::store::{Database, Store, StoreError, StoredKey, UserId};
 /// of anything else.
 pub const REFRESH_PREFIX: &str = "kdr_";
 
-/// Longest wait between key ring reloads.
-const RELOAD_EVERY: Duration = Duration::from_secs(60);
+/// How often every instance reloads the key ring ([`crate::Server::serve`]).
+pub const RELOAD_EVERY: Duration = Duration::from_secs(60);
 
 /// Shortest wait between reloads caused by an unknown `kid`.
 const UNKNOWN_KID_RELOAD: Duration = Duration::from_secs(5);
@@ -150,7 +150,8 @@ impl Signer {
     }
 
     /// Reads the key ring again (a rotation by another instance, retired
-    /// keys past their time).
+    /// keys past their time): every [`RELOAD_EVERY`], and on an unknown
+    /// `kid`.
     ///
     /// # Errors
     /// [`KeyError`].
@@ -162,15 +163,6 @@ impl Signer {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ring);
         *self.last_reload.lock().await = Instant::now();
         Ok(())
-    }
-
-    /// Reloads when the last reload is older than a minute.
-    ///
-    /// # Errors
-    /// [`KeyError`].
-    pub async fn reload_if_due(&self, now: i64) -> Result<(), KeyError> {
-        let due = self.last_reload.lock().await.elapsed() >= RELOAD_EVERY;
-        if due { self.reload(now).await } else { Ok(()) }
     }
 
     /// The access token lifetime.
@@ -210,9 +202,17 @@ impl Signer {
         }
         let mut ring = self.current();
         if !ring.verifying.contains_key(&kid) {
-            // Perhaps another instance rotated; reload at most every few
-            // seconds however many forged kids arrive.
-            let may = self.last_reload.lock().await.elapsed() >= UNKNOWN_KID_RELOAD;
+            // Perhaps another instance rotated. One reload at a time, at
+            // most every few seconds, however many forged kids arrive (and
+            // whether or not the reload works).
+            let may = {
+                let mut last = self.last_reload.lock().await;
+                let may = last.elapsed() >= UNKNOWN_KID_RELOAD;
+                if may {
+                    *last = Instant::now();
+                }
+                may
+            };
             if may && self.reload(now).await.is_ok() {
                 ring = self.current();
             }
@@ -285,8 +285,14 @@ async fn read_ring(
     now: i64,
 ) -> Result<KeyRing, KeyError> {
     let ttl = i64::try_from(access_ttl.as_secs()).unwrap_or(i64::MAX);
-    // A retired key is kept while a token it signed may still be valid.
-    let keep_after = now.saturating_sub(ttl).saturating_sub(LEEWAY_SECS);
+    // A retired key is kept while a token it signed may still be valid: an
+    // instance that has not reloaded yet signs with it for up to two reload
+    // periods after the retirement, and its tokens live `ttl` more.
+    let reloads = 2 * i64::try_from(RELOAD_EVERY.as_secs()).unwrap_or(60);
+    let keep_after = now
+        .saturating_sub(ttl)
+        .saturating_sub(reloads)
+        .saturating_sub(LEEWAY_SECS);
     store.drop_keys_retired_before(keep_after).await?;
     let mut keys = store.signing_keys().await?;
     if !keys.iter().any(|k| k.retired_at.is_none()) {
@@ -381,6 +387,80 @@ mod tests {
         let mut changed = a.to_string();
         changed.replace_range(10..11, "!");
         assert!(!looks_like_refresh_token(&changed));
+    }
+
+    async fn signer(dir: &std::path::Path) -> Signer {
+        let store = Database::open(&format!("sqlite:{}", dir.join("t.db").display()), 1)
+            .await
+            .expect("store");
+        let sealer =
+            crate::seal::SealingKey::from_bytes([3; 32]).sealer(crate::seal::Purpose::SigningKeys);
+        Signer::load(
+            store,
+            sealer,
+            "https://issuer.test".into(),
+            "app".into(),
+            Duration::from_secs(600),
+            1_000_000,
+        )
+        .await
+        .expect("signer")
+    }
+
+    fn forge(header: &serde_json::Value, claims: &serde_json::Value, signature: &str) -> String {
+        format!(
+            "{}.{}.{signature}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    }
+
+    #[tokio::test]
+    async fn only_this_servers_eddsa_tokens_for_this_audience_verify() {
+        let dir = tempfile::tempdir().expect("dir");
+        let signer = signer(dir.path()).await;
+        let now = 1_000_000;
+        let token = signer.issue(7, "sid", now).expect("issue");
+        let claims = signer.verify(&token, now).await.expect("valid");
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("7", "sid"));
+        assert_eq!(
+            signer.verify(&token, now + 600).await,
+            Err(TokenError::Expired)
+        );
+        let (header, rest) = token.split_once('.').expect("jws");
+        let (body, signature) = rest.split_once('.').expect("jws");
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("json");
+        let body: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).expect("b64")).expect("json");
+        let with = |field: &str, value: serde_json::Value| {
+            let mut claims = body.clone();
+            claims[field] = value;
+            forge(&header, &claims, signature)
+        };
+        let mut none = header.clone();
+        none["alg"] = "none".into();
+        let mut hs = header.clone();
+        hs["alg"] = "HS256".into();
+        let mut other_kid = header.clone();
+        other_kid["kid"] = "someone-elses-key".into();
+        for (why, forged) in [
+            ("another issuer", with("iss", "https://evil.test".into())),
+            ("another audience", with("aud", "other-app".into())),
+            ("another user", with("sub", "8".into())),
+            ("alg none", forge(&none, &body, "")),
+            ("alg HS256", forge(&hs, &body, signature)),
+            ("an unknown kid", forge(&other_kid, &body, signature)),
+        ] {
+            assert_eq!(
+                signer.verify(&forged, now).await,
+                Err(TokenError::Invalid),
+                "{why}"
+            );
+        }
+        // Issued an hour in the future (a clock far off, or a forgery).
+        let future = signer.issue(7, "sid", now + 3600).expect("issue");
+        assert_eq!(signer.verify(&future, now).await, Err(TokenError::Invalid));
     }
 
     #[test]

@@ -27,8 +27,8 @@ mod types;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    KakaoUser, NewSession, Rotation, SessionRow, Store, StoreError, StoredKey, Upserted, User,
-    UserId,
+    KakaoUser, NewSession, RefreshGuard, Rotation, SessionRow, Store, StoreError, StoredKey,
+    Upserted, User, UserId,
 };
 
 /// The database a URL names: `sqlite:PATH` (or a bare path) or
@@ -102,6 +102,7 @@ forward! {
     create_session(session: NewSession) -> ();
     session(id: &str) -> Option<SessionRow>;
     replace_kakao_tokens(id: &str, expected_version: i64, sealed: Vec<u8>) -> bool;
+    refresh_guard(id: &str) -> RefreshGuard;
     rotate_refresh(old_hash: [u8; 32], new_hash: [u8; 32], now: i64, expires_at: i64) -> Rotation;
     end_session(id: &str, reason: &str, now: i64) -> bool;
     delete_user(id: UserId) -> bool;

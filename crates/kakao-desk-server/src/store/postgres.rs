@@ -13,8 +13,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
 use super::types::{
-    KakaoUser, NewSession, Rotation, SessionRow, Store, StoreError, StoredKey, Upserted, User,
-    UserId, birthday_from_parts, birthday_parts, join_scopes, split_scopes,
+    KakaoUser, NewSession, REFRESH_LOCK, RefreshGuard, Rotation, SessionRow, Store, StoreError,
+    StoredKey, Upserted, User, UserId, birthday_from_parts, birthday_parts, join_scopes,
+    split_scopes,
 };
 
 mod embedded {
@@ -38,6 +39,9 @@ const USER_COLUMNS: &str = "id, kakao_id, created_via, nickname, thumbnail_url, 
      is_default_image, email, email_verified, birthday_year, birthday_month, birthday_day, \
      birthday_calendar, birthday_leap_month, needs_agreement, created_at, updated_at";
 
+/// The advisory lock key of migrations.
+const MIGRATION_LOCK: i32 = 0x6b64_7330; // "kds0"
+
 /// The advisory lock class of upserts (the first key of the two-key form).
 const UPSERT_LOCK: i32 = 0x6b64_7331; // "kds1"
 
@@ -56,6 +60,12 @@ impl PostgresStore {
                 tracing::warn!(%error, "migration connection ended");
             }
         });
+        // refinery takes no lock of its own: instances starting together
+        // take turns (the lock ends with this connection).
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&i64::from(MIGRATION_LOCK)])
+            .await
+            .map_err(db)?;
         let migrated = embedded::migrations::runner()
             .run_async(&mut client)
             .await
@@ -94,7 +104,12 @@ fn db(error: tokio_postgres::Error) -> StoreError {
     {
         return StoreError::EmailTaken;
     }
-    StoreError::Database(error.to_string())
+    // The driver's Display is only "db error"; the server's message and
+    // code say what happened (they name no parameter values).
+    match error.as_db_error() {
+        Some(db) => StoreError::Database(format!("{} ({})", db.message(), db.code().code())),
+        None => StoreError::Database(format!("{error}: {:?}", std::error::Error::source(&error))),
+    }
 }
 
 fn read_user(row: &Row) -> User {
@@ -340,6 +355,20 @@ impl Store for PostgresStore {
             .await
             .map_err(db)?;
         Ok(changed == 1)
+    }
+
+    async fn refresh_guard(&self, id: &str) -> Result<RefreshGuard, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "SELECT pg_advisory_lock($1, hashtext($2::text))",
+                &[&REFRESH_LOCK, &id],
+            )
+            .await
+            .map_err(db)?;
+        Ok(RefreshGuard {
+            held: Some((client, id.to_owned())),
+        })
     }
 
     async fn rotate_refresh(

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 use super::types::{
-    KakaoUser, NewSession, Rotation, SessionRow, Store, StoreError, StoredKey, Upserted, User,
-    UserId, birthday_from_parts, birthday_parts, join_scopes, split_scopes,
+    KakaoUser, NewSession, RefreshGuard, Rotation, SessionRow, Store, StoreError, StoredKey,
+    Upserted, User, UserId, birthday_from_parts, birthday_parts, join_scopes, split_scopes,
 };
 
 mod embedded {
@@ -310,6 +310,11 @@ impl Store for SqliteStore {
             Ok(changed == 1)
         })
         .await
+    }
+
+    async fn refresh_guard(&self, _id: &str) -> Result<RefreshGuard, StoreError> {
+        // One instance per file: the in-process lock is the whole guard.
+        Ok(RefreshGuard::default())
     }
 
     async fn rotate_refresh(

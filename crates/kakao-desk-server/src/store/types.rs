@@ -162,6 +162,55 @@ pub struct StoredKey {
     pub retired_at: Option<i64>,
 }
 
+/// Held while one instance refreshes a session's Kakao tokens, so that no
+/// other instance refreshes the same session at the same time (Kakao may
+/// retire a refresh token when it issues the next). SQLite serves one
+/// instance: nothing to hold. PostgreSQL: a session-level advisory lock on
+/// a pooled connection; [`Self::release`] unlocks it and returns the
+/// connection, and a guard dropped without it closes the connection, which
+/// releases the lock in the server too.
+#[derive(Default)]
+pub struct RefreshGuard {
+    pub(crate) held: Option<(deadpool_postgres::Object, String)>,
+}
+
+impl std::fmt::Debug for RefreshGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshGuard")
+            .field("held", &self.held.is_some())
+            .finish()
+    }
+}
+
+/// The advisory lock class of Kakao token refreshes.
+pub(crate) const REFRESH_LOCK: i32 = 0x6b64_7332; // "kds2"
+
+impl RefreshGuard {
+    /// Unlocks.
+    pub async fn release(mut self) {
+        if let Some((client, id)) = self.held.take() {
+            let unlocked = client
+                .execute(
+                    "SELECT pg_advisory_unlock($1, hashtext($2::text))",
+                    &[&REFRESH_LOCK, &id],
+                )
+                .await;
+            if unlocked.is_err() {
+                drop(deadpool_postgres::Object::take(client));
+            }
+        }
+    }
+}
+
+impl Drop for RefreshGuard {
+    fn drop(&mut self) {
+        if let Some((client, _)) = self.held.take() {
+            // Not returned to the pool: closing the connection ends the lock.
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+}
+
 /// A storage failure.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -257,6 +306,16 @@ pub trait Store: Send + Sync {
         expected_version: i64,
         sealed: Vec<u8>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Waits until no other instance refreshes the Kakao tokens of session
+    /// `id`, and holds that until the guard is released or dropped.
+    ///
+    /// # Errors
+    /// A database failure.
+    fn refresh_guard(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<RefreshGuard, StoreError>> + Send;
 
     /// Uses the refresh token with `old_hash` and stores `new_hash` as its
     /// successor, expiring at `expires_at`; a used token ends its session.

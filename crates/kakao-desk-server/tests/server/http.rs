@@ -88,7 +88,10 @@ both!(
 both!(
     a_key_rotation_signs_nobody_out,
     |backend: Backend| async move {
-        let rig = Rig::start(backend).await?;
+        let mut setup = Setup::new(backend);
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        setup.clock = Some(clock.clone());
+        let rig = Rig::with(setup).await?;
         let login = rig.login(SOLAR_BIRTHDAY_WITH_YEAR).await?;
         let old_access = text(&login, "access_token").to_owned();
         let old_kid = header_kid(&old_access);
@@ -96,7 +99,7 @@ both!(
         // `kakao-desk-server rotate-signing-key`, as another instance would run it.
         let key_file = rig.settings.sealing_key_file.clone().ok_or("key file")?;
         let sealer = SealingKey::read(&key_file)?.sealer(Purpose::SigningKeys);
-        let now = kakao_desk_core::clock::unix_seconds(SystemTime::now());
+        let now = kakao_desk_core::clock::Clock::unix_now(clock.as_ref());
         let new_kid =
             kakao_desk_server::tokens::rotate(&rig.server.state().store, &sealer, now).await?;
         assert_ne!(new_kid, old_kid);
@@ -123,6 +126,23 @@ both!(
         assert_eq!(kids, both, "both keys are published while old tokens live");
         let (status, _) = rig.authed(Method::GET, "/v1/me", new_access).await?;
         assert_eq!(status, 200);
+
+        // The retired key stays while a token it signed may live: the
+        // access lifetime (600 s) plus two reload periods and a minute.
+        let signer = &rig.server.state().signer;
+        clock.advance(Duration::from_secs(600 + 120 + 50));
+        signer.reload(now + 770).await?;
+        assert_eq!(
+            published_kids(&rig).await?.len(),
+            2,
+            "still within its time"
+        );
+        signer.reload(now + 790).await?;
+        assert_eq!(
+            published_kids(&rig).await?,
+            vec![header_kid(new_access)],
+            "then it is gone"
+        );
         rig.stop().await;
         Ok(())
     }

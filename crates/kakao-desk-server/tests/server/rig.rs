@@ -233,6 +233,16 @@ impl Rig {
         })
     }
 
+    /// A second server instance on the same database and sealing key (as
+    /// behind a load balancer); its base URL. It stops with the test.
+    pub async fn second_instance(&self) -> TestResult<String> {
+        let server = Server::new(&self.settings).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(server.serve(listener, std::future::pending()));
+        Ok(base)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -160,3 +160,46 @@ both!(
         Ok(())
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_postgres_refresh_a_session_once() -> crate::rig::TestResult {
+    if !crate::rig::postgres_available() {
+        return Ok(());
+    }
+    let rig = Rig::start(Backend::Postgres).await?;
+    let other = rig.second_instance().await?;
+    let login = rig.login(SOLAR_BIRTHDAY_WITH_YEAR).await?;
+    let access = text(&login, "access_token").to_owned();
+    rig.emulator.expire_access_tokens();
+    // Three calls to each instance at once, all needing a Kakao refresh.
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let url = if i % 2 == 0 {
+                rig.url("/v1/me")
+            } else {
+                format!("{other}/v1/me")
+            };
+            let (http, access) = (rig.http.clone(), access.clone());
+            tokio::spawn(async move {
+                let response = http.get(url).bearer_auth(access).send().await?;
+                let status = response.status().as_u16();
+                let body: serde_json::Value = response.json().await?;
+                Ok::<_, reqwest::Error>((status, body))
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (status, body) = task.await??;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["stale"], false);
+    }
+    assert_eq!(
+        rig.kakao_refreshes(),
+        1,
+        "one refresh at Kakao across both instances"
+    );
+    let (status, _) = rig.refresh(text(&login, "refresh_token")).await?;
+    assert_eq!(status, 200, "the session lives on");
+    rig.stop().await;
+    Ok(())
+}
