@@ -130,6 +130,10 @@ struct PublisherFile {
     /// Where Kakao sends the browser after "also sign out of Kakao in the
     /// browser" (registered under 로그아웃 리다이렉트 URI).
     logout_redirect_uri: Option<String>,
+    /// Backend mode: the publisher's kakao-desk-server (README, "Backend
+    /// mode"), and the audience its tokens name.
+    backend_url: Option<String>,
+    backend_audience: Option<String>,
 }
 
 /// The settings of one build kind.
@@ -143,7 +147,7 @@ struct BuildKind {
 /// The variables a build may set, as the core names them. The Kakao hosts
 /// and the issuer are for test builds against the emulator; they have no
 /// place in `kakao.toml`.
-const BUILD_VARIABLES: [&str; 10] = [
+const BUILD_VARIABLES: [&str; 12] = [
     "KAKAO_CLIENT_ID",
     "KAKAO_CLIENT_SECRET",
     "KAKAO_REDIRECT_URI",
@@ -154,6 +158,8 @@ const BUILD_VARIABLES: [&str; 10] = [
     "KAKAO_API_BASE_URL",
     "KAKAO_OIDC_ISSUER",
     "KAKAO_LOGOUT_REDIRECT_URI",
+    "KAKAO_BACKEND_URL",
+    "KAKAO_BACKEND_AUDIENCE",
 ];
 
 /// Resolves the build's Kakao settings (environment over `kakao.toml`) and
@@ -203,6 +209,8 @@ fn publisher_config(kind: &str) -> Result<(), String> {
         ("KAKAO_SCOPES", file.scopes.map(|s| s.join(","))),
         ("KAKAO_OIDC", file.oidc.map(|on| on.to_string())),
         ("KAKAO_LOGOUT_REDIRECT_URI", file.logout_redirect_uri),
+        ("KAKAO_BACKEND_URL", file.backend_url),
+        ("KAKAO_BACKEND_AUDIENCE", file.backend_audience),
     ]);
     let mut sources = Vec::new();
     for variable in BUILD_VARIABLES {

@@ -142,6 +142,7 @@
       for (const button of document.querySelectorAll("[data-testid='withdraw-consent']")) {
         button.setAttribute("aria-label", t("profile.withdrawLabel", { item: t(itemKey(button.dataset.scope)) }));
         button.disabled = state.busy;
+        button.hidden = !session.withdraw;
       }
       if (nickname) benchMark("profile-rendered");
     }

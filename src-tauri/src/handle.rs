@@ -230,6 +230,7 @@ impl LoginHandle {
         let snapshot = opened.login.snapshot();
         SessionView {
             browser_sign_out: opened.login.can_sign_out_of_browser(),
+            withdraw: opened.login.can_withdraw_consent(),
             ..session_view(CoreState::Open(&snapshot), opened.demo)
         }
     }

@@ -109,6 +109,9 @@ pub struct SessionView {
     /// Logout can also sign the browser out of the Kakao Account (a logout
     /// redirect URI is configured).
     pub browser_sign_out: bool,
+    /// The card may offer to withdraw shared items (direct mode; in backend
+    /// mode consent is the server's).
+    pub withdraw: bool,
 }
 
 impl SessionView {
@@ -127,6 +130,7 @@ impl SessionView {
             consent_note: None,
             accounts: Vec::new(),
             browser_sign_out: false,
+            withdraw: false,
         }
     }
 }
@@ -195,7 +199,7 @@ mod tests {
             serde_json::json!({"type": "session", "session": {
                 "seq": 0, "state": "signed_out", "profile": null, "lastLoginAt": null, "offline": false,
                 "continueAs": null, "login": null, "demo": false,
-                "consentOffers": [], "consentNote": null, "accounts": [], "browserSignOut": false
+                "consentOffers": [], "consentNote": null, "accounts": [], "browserSignOut": false, "withdraw": false
             }}),
             "the UI reads these exact names"
         );

@@ -24,6 +24,8 @@ pub fn build_time(variable: &str) -> Option<&'static str> {
         "KAKAO_API_BASE_URL" => option_env!("KAKAO_DESK_BUILD_API_BASE_URL"),
         "KAKAO_OIDC_ISSUER" => option_env!("KAKAO_DESK_BUILD_OIDC_ISSUER"),
         "KAKAO_LOGOUT_REDIRECT_URI" => option_env!("KAKAO_DESK_BUILD_LOGOUT_REDIRECT_URI"),
+        "KAKAO_BACKEND_URL" => option_env!("KAKAO_DESK_BUILD_BACKEND_URL"),
+        "KAKAO_BACKEND_AUDIENCE" => option_env!("KAKAO_DESK_BUILD_BACKEND_AUDIENCE"),
         _ => None,
     }
 }

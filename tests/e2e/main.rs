@@ -9,6 +9,7 @@
 #![cfg(target_os = "linux")]
 
 mod accounts;
+mod backend;
 mod bridge;
 mod check;
 mod crash;

@@ -21,7 +21,7 @@ use crate::ErrorCode;
 use crate::secret::ClientSecret;
 
 /// The variables this module reads.
-pub const VARIABLES: [&str; 9] = [
+pub const VARIABLES: [&str; 11] = [
     "KAKAO_CLIENT_ID",
     "KAKAO_CLIENT_SECRET",
     "KAKAO_REDIRECT_URI",
@@ -31,15 +31,18 @@ pub const VARIABLES: [&str; 9] = [
     "KAKAO_SCOPES",
     "KAKAO_OIDC",
     "KAKAO_OIDC_ISSUER",
+    "KAKAO_BACKEND_URL",
+    "KAKAO_BACKEND_AUDIENCE",
 ];
 
-/// The variables that pick whom the app trusts: the Kakao hosts and the
-/// id_token issuer. A shipped build takes them from its build only
-/// ([`RuntimeOverrides::AllButHosts`]).
-pub const HOST_VARIABLES: [&str; 3] = [
+/// The variables that pick whom the app trusts: the Kakao hosts, the
+/// id_token issuer and the backend server. A shipped build takes them from
+/// its build only ([`RuntimeOverrides::AllButHosts`]).
+pub const HOST_VARIABLES: [&str; 4] = [
     "KAKAO_AUTH_BASE_URL",
     "KAKAO_API_BASE_URL",
     "KAKAO_OIDC_ISSUER",
+    "KAKAO_BACKEND_URL",
 ];
 
 /// Why a configuration was refused. Every variant is a publisher's mistake, so
@@ -225,11 +228,34 @@ pub struct Config {
     /// The id_token issuer the app trusts (`KAKAO_OIDC_ISSUER`): by default
     /// the auth base URL, which is Kakao's issuer `https://kauth.kakao.com`.
     pub issuer: String,
+    /// Backend mode (`KAKAO_BACKEND_URL`): the publisher's
+    /// `kakao-desk-server` finishes each login and holds Kakao's tokens;
+    /// `None` is direct mode, the app talking to Kakao itself.
+    pub backend: Option<BackendConfig>,
     /// The logout redirect URI registered in the console (카카오 로그인 >
     /// 로그아웃 리다이렉트 URI; `KAKAO_LOGOUT_REDIRECT_URI`): where Kakao
     /// sends the browser after signing it out of the Kakao Account. Without
     /// one the app does not offer that sign-out (Kakao would show KOE007).
     pub logout_redirect_uri: Option<Url>,
+}
+
+/// Backend mode's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendConfig {
+    /// The server's base URL: https, or http on loopback (tests). It is also
+    /// the issuer its access tokens must name (the server's
+    /// `KDS_PUBLIC_URL`).
+    pub url: BaseUrl,
+    /// The audience its access tokens must name (`KAKAO_BACKEND_AUDIENCE`,
+    /// the server's `KDS_AUDIENCE`; default `kakao-desk`).
+    pub audience: String,
+}
+
+impl BackendConfig {
+    /// The issuer: the URL without its trailing slash.
+    pub fn issuer(&self) -> String {
+        self.url.url().as_str().trim_end_matches('/').to_owned()
+    }
 }
 
 /// What the layers said.
@@ -346,6 +372,15 @@ impl Config {
             logout_redirect_uri: get("KAKAO_LOGOUT_REDIRECT_URI")
                 .map(|uri| parse_secure("KAKAO_LOGOUT_REDIRECT_URI", &uri))
                 .transpose()?,
+            backend: get("KAKAO_BACKEND_URL")
+                .map(|url| {
+                    Ok::<_, ConfigError>(BackendConfig {
+                        url: BaseUrl::parse("KAKAO_BACKEND_URL", &url)?,
+                        audience: get("KAKAO_BACKEND_AUDIENCE")
+                            .unwrap_or_else(|| "kakao-desk".to_owned()),
+                    })
+                })
+                .transpose()?,
         })))
     }
 
@@ -377,6 +412,7 @@ impl Config {
             logout_redirect_uri: logout_redirect_uri
                 .map(|uri| parse_secure("KAKAO_LOGOUT_REDIRECT_URI", uri.as_str()))
                 .transpose()?,
+            backend: None,
         })
     }
 }
@@ -480,6 +516,52 @@ mod tests {
         assert!(
             matches!(blank, Ok(Resolution::Demo { .. })),
             "a blank key counts as unset"
+        );
+    }
+
+    #[test]
+    fn backend_mode_takes_a_secure_url_and_an_audience() {
+        let config = kakao(Config::resolve_layers(
+            env(&[
+                ("KAKAO_CLIENT_ID", "abc"),
+                ("KAKAO_BACKEND_URL", "https://auth.example.com"),
+            ]),
+            none,
+        ));
+        let backend = config.backend.expect("backend mode");
+        assert_eq!(backend.issuer(), "https://auth.example.com");
+        assert_eq!(backend.audience, "kakao-desk");
+        assert!(
+            kakao(Config::resolve_layers(
+                env(&[("KAKAO_CLIENT_ID", "abc")]),
+                none
+            ))
+            .backend
+            .is_none(),
+            "direct mode unless a server is named"
+        );
+        assert!(
+            Config::resolve_layers(
+                env(&[
+                    ("KAKAO_CLIENT_ID", "abc"),
+                    ("KAKAO_BACKEND_URL", "http://auth.example.com"),
+                ]),
+                none,
+            )
+            .is_err(),
+            "tokens never go to a server over plain http"
+        );
+        assert!(
+            Config::resolve_layers_with(
+                env(&[
+                    ("KAKAO_CLIENT_ID", "abc"),
+                    ("KAKAO_BACKEND_URL", "https://evil.example"),
+                ]),
+                none,
+                RuntimeOverrides::AllButHosts,
+            )
+            .is_err(),
+            "a shipped build's server is the build's"
         );
     }
 

@@ -91,13 +91,21 @@ pub enum ErrorCode {
     /// another program, or reserved by the OS). Its message names the port:
     /// see [`ErrorCode::message_for`].
     PortUnavailable,
+    /// Backend mode: the service's server could not be reached or failed.
+    ServerUnavailable,
+    /// Backend mode: the server refused the app's request as set up (the
+    /// app and the server disagree about a redirect URI, the audience, …).
+    ServerConfig,
+    /// Backend mode: the Kakao account's email is already registered to
+    /// another account of the service.
+    AccountConflict,
     /// A bug: something that should not happen.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in a stable order.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::LoginCancelled,
         Self::LoginTimeout,
         Self::StateMismatch,
@@ -114,6 +122,9 @@ impl ErrorCode {
         Self::KeychainUnavailable,
         Self::Storage,
         Self::PortUnavailable,
+        Self::ServerUnavailable,
+        Self::ServerConfig,
+        Self::AccountConflict,
         Self::Internal,
     ];
 
@@ -136,6 +147,9 @@ impl ErrorCode {
             Self::KeychainUnavailable => "keychain_unavailable",
             Self::Storage => "storage",
             Self::PortUnavailable => "port_unavailable",
+            Self::ServerUnavailable => "server_unavailable",
+            Self::ServerConfig => "server_config",
+            Self::AccountConflict => "account_conflict",
             Self::Internal => "internal",
         }
     }
@@ -247,6 +261,24 @@ impl ErrorCode {
             }
             (Self::PortUnavailable, Language::En) => {
                 "Could not listen on port {port}, where the login's answer arrives. Close any other program using that port and try again; if it keeps happening, tell the app's publisher (Windows may have reserved the port)."
+            }
+            (Self::ServerUnavailable, Language::Ko) => {
+                "서비스 서버에 연결할 수 없습니다. 인터넷 연결을 확인하고 잠시 후 다시 시도하세요."
+            }
+            (Self::ServerUnavailable, Language::En) => {
+                "The service's server could not be reached. Check your internet connection and try again in a moment."
+            }
+            (Self::ServerConfig, Language::Ko) => {
+                "앱과 서비스 서버의 설정이 맞지 않아 로그인할 수 없습니다. 앱 배포자에게 알려 주세요."
+            }
+            (Self::ServerConfig, Language::En) => {
+                "The app and the service's server are not set up to match, so you cannot sign in. Please tell the app's publisher."
+            }
+            (Self::AccountConflict, Language::Ko) => {
+                "이 카카오계정의 이메일로 이미 다른 방법으로 가입한 계정이 있습니다. 처음 가입한 방법으로 로그인하세요."
+            }
+            (Self::AccountConflict, Language::En) => {
+                "An account with this Kakao account's email already exists, made another way. Sign in the way you first signed up."
             }
             (Self::Internal, Language::Ko) => {
                 "예상하지 못한 오류가 발생했습니다. 앱을 다시 시작해 보고, 계속되면 문제를 알려 주세요."

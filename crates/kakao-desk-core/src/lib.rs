@@ -55,6 +55,7 @@
 #![warn(missing_docs)]
 
 pub mod authorize;
+pub mod backend;
 pub mod birthday;
 pub mod browser;
 pub mod cache;

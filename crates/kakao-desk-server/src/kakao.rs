@@ -179,6 +179,7 @@ impl Kakao {
             oidc: true,
             issuer: issuer.clone(),
             logout_redirect_uri: None,
+            backend: None,
         };
         let client = KakaoClient::new(&config, settings.options).map_err(|e| e.to_string())?;
         Ok(Self {

@@ -53,6 +53,15 @@ pub enum KakaoError {
         /// HTTP status.
         status: u16,
     },
+    /// The backend server's error body (backend mode: README, "Backend
+    /// mode"), `{"code", "message"}`; only the code is kept.
+    #[error("the backend server answered {status} {code}")]
+    Backend {
+        /// HTTP status.
+        status: u16,
+        /// The server's stable code (`refresh_reused`, …).
+        code: String,
+    },
     /// A body larger than allowed (only for downloads with a cap).
     #[error("Kakao's answer exceeded {limit} bytes")]
     TooLarge {
@@ -77,6 +86,7 @@ impl KakaoError {
                 _ => ErrorCode::KakaoConfig,
             },
             Self::Malformed { .. } => ErrorCode::KakaoTemporary,
+            Self::Backend { status, code } => backend_code(*status, code),
             Self::TooLarge { .. } => ErrorCode::Internal,
         }
     }
@@ -92,6 +102,7 @@ impl KakaoError {
             Self::Auth { error_code, .. } => error_code.clone(),
             Self::Api { code, .. } => code.to_string(),
             Self::Status { status } | Self::Malformed { status } => format!("HTTP {status}"),
+            Self::Backend { code, .. } => format!("server {code}"),
             Self::TooLarge { .. } => "too_large".to_owned(),
         }
     }
@@ -99,7 +110,12 @@ impl KakaoError {
     /// True for kapi's -401: the access token is invalid or expired, so a
     /// refresh may help (`docs/kakao-api.md` §6.1).
     pub fn is_invalid_token(&self) -> bool {
-        matches!(self, Self::Api { code: -401, .. })
+        match self {
+            Self::Api { code: -401, .. } => true,
+            // The backend's own access token: a refresh through it may help.
+            Self::Backend { code, .. } => code == "token_expired" || code == "unauthorized",
+            _ => false,
+        }
     }
 
     /// For kapi's -402: the scopes Kakao wants consent for (possibly none,
@@ -119,14 +135,48 @@ impl KakaoError {
     /// network errors, timeouts, -1, -7, -603, -9798, KOE003, 5xx, and bodies
     /// cut short.
     pub fn is_transient(&self) -> bool {
-        self.code() == ErrorCode::KakaoTemporary || matches!(self, Self::Network { .. })
+        matches!(
+            self.code(),
+            ErrorCode::KakaoTemporary | ErrorCode::ServerUnavailable
+        ) || matches!(self, Self::Network { .. })
     }
 
     /// True when Kakao could not be reached or had a passing fault
     /// (`network`, `kakao_temporary`): the app keeps the session and shows
     /// the cached profile as offline rather than an error.
     pub fn is_unreachable(&self) -> bool {
-        matches!(self.code(), ErrorCode::Network | ErrorCode::KakaoTemporary)
+        matches!(
+            self.code(),
+            ErrorCode::Network | ErrorCode::KakaoTemporary | ErrorCode::ServerUnavailable
+        )
+    }
+}
+
+/// The backend server's codes (`kakao-desk-server`, `src/error.rs`).
+fn backend_code(status: u16, code: &str) -> ErrorCode {
+    match code {
+        // The session is over (or the login's code was spent): sign in again.
+        "refresh_invalid" | "refresh_reused" | "session_ended" | "code_rejected"
+        | "token_expired" | "unauthorized" => ErrorCode::SessionExpired,
+        "nonce_mismatch" => ErrorCode::StateMismatch,
+        // Not reached, too slow, failing, or answering nonsense.
+        "unreachable" | "timeout" | "storage" | "internal" | "bad_answer" => {
+            ErrorCode::ServerUnavailable
+        }
+        "email_taken" => ErrorCode::AccountConflict,
+        "consent_required" => ErrorCode::ConsentRequired,
+        "rate_limited" | "kakao_rate_limited" => ErrorCode::RateLimited,
+        // Kakao behind the server: the same words as in direct mode.
+        "kakao_unavailable" | "kakao_bad_answer" => ErrorCode::KakaoTemporary,
+        // The app and the server disagree about the set-up.
+        "invalid_request"
+        | "redirect_uri_not_allowed"
+        | "kakao_config"
+        | "id_token_invalid"
+        | "not_found"
+        | "payload_too_large" => ErrorCode::ServerConfig,
+        _ if status >= 500 || status == 429 => ErrorCode::ServerUnavailable,
+        _ => ErrorCode::ServerConfig,
     }
 }
 

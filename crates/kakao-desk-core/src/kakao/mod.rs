@@ -77,6 +77,10 @@ impl Default for ClientOptions {
 pub struct ClientBuildError(#[source] reqwest::Error);
 
 impl ClientBuildError {
+    pub(crate) fn new(error: reqwest::Error) -> Self {
+        Self(error)
+    }
+
     /// The stable error code the user sees.
     pub fn code(&self) -> ErrorCode {
         ErrorCode::Internal

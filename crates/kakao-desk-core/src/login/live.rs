@@ -15,12 +15,13 @@
 //! cached profile; transient failures get one jittered retry.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use super::consent::ConsentNote;
 use super::error::LoginError;
 use crate::ErrorCode;
+use crate::backend::BackendClient;
 use crate::cache::CachedProfile;
 use crate::clock::Clock;
 use crate::clock::from_unix_seconds;
@@ -65,6 +66,9 @@ pub(super) struct LiveSession {
     /// first. Changed only while the state's write lock is held, so every
     /// write of the set (lock order: state, others, vault) sees one truth.
     others: std::sync::Mutex<Vec<SessionRecord>>,
+    /// Backend mode: the server that refreshes and revokes the service's
+    /// tokens the records hold (Kakao's, in direct mode).
+    backend: Option<Arc<BackendClient>>,
 }
 
 /// What the card says about additional consent.
@@ -77,7 +81,12 @@ pub(super) struct ConsentState {
 }
 
 impl LiveSession {
-    pub(super) fn new(app_id: String, policy: SessionPolicy, vault: Vault) -> Self {
+    pub(super) fn new(
+        app_id: String,
+        policy: SessionPolicy,
+        vault: Vault,
+        backend: Option<Arc<BackendClient>>,
+    ) -> Self {
         let key = SessionKey::derive(vault.key(), &app_id);
         Self {
             app_id,
@@ -90,6 +99,7 @@ impl LiveSession {
             installs: AtomicU64::new(0),
             consent: std::sync::Mutex::default(),
             others: std::sync::Mutex::default(),
+            backend,
         }
     }
 
@@ -569,10 +579,19 @@ impl LiveSession {
         let made_for = |record: &SessionRecord| {
             record.kakao_id == account && record.refresh_token.secret() == refresh_token.secret()
         };
-        let tokens = match kakao
-            .retry_once("refresh", || kakao.refresh(&refresh_token))
-            .await
-        {
+        let answer = match &self.backend {
+            Some(backend) => {
+                kakao
+                    .retry_once("refresh", || backend.refresh(&refresh_token, clock))
+                    .await
+            }
+            None => {
+                kakao
+                    .retry_once("refresh", || kakao.refresh(&refresh_token))
+                    .await
+            }
+        };
+        let tokens = match answer {
             Ok(tokens) => tokens,
             Err(error) if error.code() == ErrorCode::SessionExpired => {
                 tracing::info!(kakao_code = %error.kakao_code(), "Kakao refused the refresh token; signing that session out");
@@ -616,7 +635,11 @@ impl LiveSession {
         if let Some(access_token) = orphan {
             // Issued for a session no longer kept (removed, replaced by a
             // login): nothing will use them, so they are revoked.
-            if let Err(error) = kakao.logout(&access_token).await {
+            let revoked = match &self.backend {
+                Some(backend) => backend.logout(&access_token).await,
+                None => kakao.logout(&access_token).await,
+            };
+            if let Err(error) = revoked {
                 tracing::info!(kakao_code = %error.kakao_code(), "could not revoke the tokens of a session no longer kept");
             }
         }

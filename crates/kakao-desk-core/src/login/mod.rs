@@ -44,6 +44,7 @@ pub use consent::{ConsentNote, ConsentOffer, ConsentOutcome, offers};
 pub use error::{LoginError, OpenError};
 
 use crate::authorize::{LoginOptions, begin};
+use crate::backend::BackendClient;
 use crate::browser::Browser;
 use crate::cache::{CachedProfile, MAX_THUMBNAIL_BYTES, ProfileCache, Thumbnail};
 use crate::callback::{Callback, DeepLink};
@@ -52,6 +53,7 @@ use crate::config::Config;
 use crate::kakao::{AccessTokenInfo, ClientOptions, KakaoClient};
 use crate::oidc::{IdTokenVerifier, OidcError};
 use crate::profile::{KakaoId, KakaoProfile, PublicProfile};
+use crate::secret::AuthorizationCode;
 use crate::session::{DEFAULT_SESSION_LIFETIME, DEFAULT_SESSION_MAX_AGE, SessionPolicy};
 use crate::vault::{KeySource, MemoryVaultStorage, Vault, VaultStorage, random_vault_key};
 use crate::{ErrorCode, Language};
@@ -146,6 +148,9 @@ pub struct KakaoLogin {
     config: Config,
     clock: Arc<dyn Clock>,
     kakao: KakaoClient,
+    /// Backend mode: the publisher's server finishes logins and holds
+    /// Kakao's tokens ([`crate::backend`]).
+    backend: Option<Arc<BackendClient>>,
     oidc: IdTokenVerifier,
     cache: Mutex<ProfileCache>,
     browser: Box<dyn Browser>,
@@ -207,6 +212,12 @@ impl KakaoLogin {
     /// fails for another reason (a malformed key file, the RNG).
     pub fn open(parts: LoginParts) -> Result<Self, OpenError> {
         let kakao = KakaoClient::new(&parts.config, parts.client_options)?;
+        let backend = parts
+            .config
+            .backend
+            .as_ref()
+            .map(|config| BackendClient::new(config, parts.client_options).map(Arc::new))
+            .transpose()?;
         let (vault, memory_only) = match parts.key_source.load_or_create() {
             Ok((key, _origin)) => (Vault::new(&parts.app_id, key, parts.vault_storage), None),
             Err(error) if error.code() == ErrorCode::KeychainUnavailable => {
@@ -227,6 +238,7 @@ impl KakaoLogin {
             config: parts.config,
             clock: parts.clock,
             kakao,
+            backend: backend.clone(),
             oidc,
             cache: Mutex::new(parts.cache),
             browser: parts.browser,
@@ -240,6 +252,7 @@ impl KakaoLogin {
                     max_age: parts.session_max_age,
                 },
                 vault,
+                backend,
             ),
         })
     }
@@ -338,7 +351,12 @@ impl KakaoLogin {
         // verification then fetches what is missing.
         let waited = {
             let wait = self.attempts.wait(&attempt, &*self.clock, language);
-            let prefetch = self.oidc.prefetch(&self.kakao, &*self.clock);
+            let prefetch = async {
+                // Backend mode: the server verifies Kakao's id_token.
+                if self.backend.is_none() {
+                    self.oidc.prefetch(&self.kakao, &*self.clock).await;
+                }
+            };
             tokio::pin!(wait, prefetch);
             let mut prefetching = self.config.oidc;
             loop {
@@ -407,6 +425,9 @@ impl KakaoLogin {
         on_first_paint: impl FnOnce() + Send,
     ) -> Result<PublicProfile, LoginError> {
         let Callback { code, pending } = callback;
+        if let Some(backend) = &self.backend {
+            return self.finish_backend_login(backend, code, pending).await;
+        }
         let tokens = self
             .kakao
             .exchange_code(&code, pending.verifier(), pending.redirect_uri())
@@ -492,6 +513,50 @@ impl KakaoLogin {
         Ok(public)
     }
 
+    /// Backend mode's end of a login: the server exchanges the code and
+    /// answers with the service's tokens (verified against its JWKS) and
+    /// the user, which is cached with its thumbnail as in direct mode.
+    async fn finish_backend_login(
+        &self,
+        backend: &BackendClient,
+        code: AuthorizationCode,
+        pending: crate::authorize::PendingLogin,
+    ) -> Result<PublicProfile, LoginError> {
+        let login = backend
+            .login(
+                &code,
+                pending.verifier(),
+                pending.redirect_uri(),
+                pending.nonce(),
+                &*self.clock,
+            )
+            .await
+            .inspect_err(|e| tracing::warn!(code = %e.kakao_code(), "the backend login failed"))?;
+        drop(code);
+        let profile = login.profile;
+        if pending.for_account.is_some_and(|id| id != profile.id) {
+            tracing::warn!("the login came back for another account; refused");
+            if let Err(error) = backend.logout(&login.tokens.access_token).await {
+                tracing::warn!(code = %error.kakao_code(), "could not end the other account's session");
+            }
+            return Err(LoginError::OtherAccount);
+        }
+        let thumbnail = match &profile.thumbnail_url {
+            Some(url) => self.fetch_thumbnail_at(url).await,
+            None => None,
+        };
+        let now = self.clock.now();
+        let cached = lock(&self.cache).upsert_login(&profile, thumbnail.as_ref(), now)?;
+        let record = self.live.mint_login(profile.id, login.tokens, now)?;
+        let mut shown = cached;
+        shown.profile = profile;
+        let public = shown.to_public();
+        let evicted = self.live.install_login(record, Some(shown))?;
+        self.revoke_in_background(evicted);
+        tracing::info!(created = login.created, "signed in through the backend");
+        Ok(public)
+    }
+
     /// Consent asked for the signed-in user, given by another account the
     /// browser is signed in to: its new tokens are revoked at once, and the
     /// session stays as it was.
@@ -519,7 +584,9 @@ impl KakaoLogin {
 
     /// The "add …" actions the profile card offers now.
     pub fn consent_offers(&self) -> Vec<ConsentOffer> {
-        if !self.live.is_signed_in() {
+        // Backend mode: consent is the server's business (its login path
+        // has no additional-consent flow yet), so the card offers none.
+        if !self.live.is_signed_in() || self.backend.is_some() {
             return Vec::new();
         }
         let cached = self.live.profile();
@@ -528,6 +595,13 @@ impl KakaoLogin {
             &self.config.scopes,
             &self.live.consent().required,
         )
+    }
+
+    /// Whether the card may offer to withdraw shared items
+    /// ([`KakaoLogin::withdraw_consent`]): in direct mode. In backend mode
+    /// the app holds no Kakao token to ask Kakao with.
+    pub fn can_withdraw_consent(&self) -> bool {
+        self.backend.is_none()
     }
 
     /// True while signed in and Kakao could not be reached the last time
@@ -575,6 +649,9 @@ impl KakaoLogin {
     /// item the card does not show; Kakao's errors.
     pub async fn withdraw_consent(&self, item: &str) -> Result<PublicProfile, LoginError> {
         self.live.kakao_id().ok_or(LoginError::NotSignedIn)?;
+        if self.backend.is_some() {
+            return Err(LoginError::NoSuchOffer);
+        }
         let scopes: &[&str] = match item {
             "birthday" => &["birthday", "birthyear"],
             "account_email" => &["account_email"],
@@ -625,14 +702,24 @@ impl KakaoLogin {
     pub async fn refresh_profile(&self) -> Result<PublicProfile, LoginError> {
         let id = self.live.kakao_id().ok_or(LoginError::NotSignedIn)?;
         let installs = self.live.installs();
-        let result = self
-            .live
-            .with_token("user_me", &self.kakao, &*self.clock, |token| async move {
-                self.kakao.user_me(&token).await
-            })
-            .await;
-        let me = match result {
-            Ok(me) => me,
+        let result = match &self.backend {
+            Some(backend) => {
+                self.live
+                    .with_token("me", &self.kakao, &*self.clock, |token| async move {
+                        backend.me(&token).await
+                    })
+                    .await
+            }
+            None => self
+                .live
+                .with_token("user_me", &self.kakao, &*self.clock, |token| async move {
+                    self.kakao.user_me(&token).await
+                })
+                .await
+                .map(|me| KakaoProfile::from_user_me(&me).0),
+        };
+        let profile = match result {
+            Ok(profile) => profile,
             Err(error) => {
                 if error.is_unreachable() {
                     self.live.note_check(true);
@@ -641,7 +728,6 @@ impl KakaoLogin {
             }
         };
         self.live.note_check(false);
-        let (profile, _warnings) = KakaoProfile::from_user_me(&me);
         if profile.id != id {
             return Err(LoginError::UserMismatch);
         }
@@ -901,7 +987,13 @@ impl KakaoLogin {
     /// expired so that its refresh token does not stay alive. Failures are
     /// logged: the session is gone from this device either way.
     async fn revoke(&self, record: &crate::session::SessionRecord) {
-        revoke_with(&self.kakao, record, self.clock.now()).await;
+        revoke_with(
+            &self.kakao,
+            self.backend.as_deref(),
+            record,
+            self.clock.now(),
+        )
+        .await;
     }
 
     /// [`KakaoLogin::revoke`] of `records` in the background, so a login
@@ -911,10 +1003,11 @@ impl KakaoLogin {
             return;
         }
         let kakao = self.kakao.clone();
-        let now = self.clock.now();
+        let backend = self.backend.clone();
+        let clock = Arc::clone(&self.clock);
         tokio::spawn(async move {
             for record in &records {
-                revoke_with(&kakao, record, now).await;
+                revoke_with(&kakao, backend.as_deref(), record, clock.now()).await;
             }
         });
     }
@@ -970,15 +1063,31 @@ impl KakaoLogin {
     /// # Errors
     /// As [`KakaoLogin::refresh_if_needed`], plus Kakao's errors.
     pub async fn check_session(&self) -> Result<AccessTokenInfo, LoginError> {
-        let result = self
-            .live
-            .with_token(
-                "access_token_info",
-                &self.kakao,
-                &*self.clock,
-                |token| async move { self.kakao.access_token_info(&token).await },
-            )
-            .await;
+        let result = match &self.backend {
+            // Backend mode: the server's `/v1/me` answers for the session
+            // (and asks Kakao on the server's side).
+            Some(backend) => self
+                .live
+                .with_token("me", &self.kakao, &*self.clock, |token| async move {
+                    backend.me(&token).await
+                })
+                .await
+                .map(|profile| AccessTokenInfo {
+                    id: Some(profile.id.get()),
+                    expires_in: 0,
+                    app_id: 0,
+                }),
+            None => {
+                self.live
+                    .with_token(
+                        "access_token_info",
+                        &self.kakao,
+                        &*self.clock,
+                        |token| async move { self.kakao.access_token_info(&token).await },
+                    )
+                    .await
+            }
+        };
         match &result {
             Ok(_) => self.live.note_check(false),
             Err(error) if error.is_unreachable() => {
@@ -1030,7 +1139,10 @@ impl KakaoLogin {
         let revoked = self
             .live
             .with_token("logout", &self.kakao, &*self.clock, |token| async move {
-                self.kakao.logout(&token).await
+                match &self.backend {
+                    Some(backend) => backend.logout(&token).await,
+                    None => self.kakao.logout(&token).await,
+                }
             })
             .await;
         let ended = self.live.end(id)?;
@@ -1061,7 +1173,10 @@ impl KakaoLogin {
         let id = self.live.kakao_id().ok_or(LoginError::NotSignedIn)?;
         self.live
             .with_token("unlink", &self.kakao, &*self.clock, |token| async move {
-                self.kakao.unlink(&token).await
+                match &self.backend {
+                    Some(backend) => backend.delete_me(&token).await,
+                    None => self.kakao.unlink(&token).await,
+                }
             })
             .await?;
         self.live.end(id)?;
@@ -1072,7 +1187,34 @@ impl KakaoLogin {
 }
 
 /// Revokes `record`'s tokens at Kakao (see [`KakaoLogin::revoke`]).
-async fn revoke_with(kakao: &KakaoClient, record: &crate::session::SessionRecord, now: SystemTime) {
+/// In backend mode the server ends the service session (and logs out at
+/// Kakao).
+async fn revoke_with(
+    kakao: &KakaoClient,
+    backend: Option<&BackendClient>,
+    record: &crate::session::SessionRecord,
+    now: SystemTime,
+) {
+    if let Some(backend) = backend {
+        let token = if record.access_expires_soon(now) {
+            match backend
+                .refresh(&record.refresh_token, &crate::clock::SystemClock)
+                .await
+            {
+                Ok(tokens) => tokens.access_token,
+                Err(error) => {
+                    tracing::info!(code = %error.kakao_code(), "could not refresh a session no longer kept to end it");
+                    return;
+                }
+            }
+        } else {
+            record.access_token.clone()
+        };
+        if let Err(error) = backend.logout(&token).await {
+            tracing::warn!(code = %error.kakao_code(), "the backend logout of a session no longer kept failed");
+        }
+        return;
+    }
     let token = if record.access_expires_soon(now) {
         match kakao.refresh(&record.refresh_token).await {
             Ok(tokens) => tokens.access_token,

@@ -182,6 +182,8 @@ impl Rig {
         let database = fresh_database(setup.backend, dir.path()).await?;
         let secret_file = dir.path().join("client-secret");
         std::fs::write(&secret_file, format!("{CLIENT_SECRET}\n"))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
         let key_file = dir.path().join("sealing.key");
         kakao_desk_server::seal::SealingKey::read_or_create(&key_file)?;
         let mut args: Vec<String> = vec![
@@ -198,8 +200,9 @@ impl Rig {
             database,
             "--sealing-key-file".into(),
             key_file.display().to_string(),
+            // The URL the app reaches it at: its tokens' issuer.
             "--public-url".into(),
-            "http://server.test".into(),
+            base.clone(),
             "--listen".into(),
             "127.0.0.1:0".into(),
         ];
@@ -215,8 +218,6 @@ impl Rig {
             ..ClientOptions::default()
         };
         let server = Server::with_clock(&settings, clock, options).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(server.clone().serve(listener, async move {
             let _ = stopped.await;
