@@ -133,6 +133,18 @@ pub enum Finding {
         /// This build's scheme.
         expected: String,
     },
+    /// Backend mode: the server's `/healthz` does not answer "ok" (status
+    /// 0: unreachable).
+    BackendUnreachable {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// Backend mode: the server publishes no Ed25519 key at
+    /// `/.well-known/jwks.json`, so no token of its can be verified.
+    BackendNoKeys,
+    /// Backend mode with a client secret in the app: it belongs on the
+    /// server only.
+    BackendSecretInApp,
 }
 
 impl Finding {
@@ -164,6 +176,9 @@ impl Finding {
             Self::BridgePageMissing { .. } => "bridge_page_missing",
             Self::NotABridgePage => "not_a_bridge_page",
             Self::BridgeWrongScheme { .. } => "bridge_wrong_scheme",
+            Self::BackendUnreachable { .. } => "backend_unreachable",
+            Self::BackendNoKeys => "backend_no_keys",
+            Self::BackendSecretInApp => "backend_secret_in_app",
         }
     }
 
@@ -373,6 +388,29 @@ impl Finding {
                     )
                 }
             }
+            Self::BackendUnreachable { status: 0 } => text(
+                "백엔드 서버(KAKAO_BACKEND_URL)에 연결할 수 없습니다. 주소를 확인하고 서버가 실행 중인지(kakao-desk-server, 리버스 프록시) 확인하세요.",
+                "The backend server (KAKAO_BACKEND_URL) could not be reached. Check the URL, and that kakao-desk-server and its reverse proxy are running.",
+            ),
+            Self::BackendUnreachable { status } => {
+                if ko {
+                    format!(
+                        "백엔드 서버의 /healthz가 HTTP {status}로 답했습니다. 서버 로그를 확인하세요(데이터베이스 연결 등)."
+                    )
+                } else {
+                    format!(
+                        "The backend server's /healthz answered HTTP {status}. Check the server's log (its database, for one)."
+                    )
+                }
+            }
+            Self::BackendNoKeys => text(
+                "백엔드 서버가 /.well-known/jwks.json에 Ed25519 키를 공개하지 않아 토큰을 검증할 수 없습니다. KAKAO_BACKEND_URL이 kakao-desk-server를 가리키는지 확인하세요.",
+                "The backend server publishes no Ed25519 key at /.well-known/jwks.json, so its tokens cannot be verified. Check that KAKAO_BACKEND_URL points at kakao-desk-server.",
+            ),
+            Self::BackendSecretInApp => text(
+                "백엔드 모드인데 앱에 클라이언트 시크릿이 있습니다. 시크릿은 서버(KDS_KAKAO_CLIENT_SECRET_FILE)에만 두고 앱에서는 지우세요.",
+                "Backend mode, yet the app has a client secret: keep it on the server only (KDS_KAKAO_CLIENT_SECRET_FILE) and remove it from the app.",
+            ),
         }
     }
 }
@@ -420,8 +458,10 @@ pub fn check_offline(resolution: &Result<Resolution, ConfigError>, setup: &Setup
     {
         findings.push(Finding::ClientIdFormat);
     }
-    if config.client_secret.is_some() {
-        findings.push(Finding::ClientSecretSet);
+    match (&config.client_secret, &config.backend) {
+        (Some(_), Some(_)) => findings.push(Finding::BackendSecretInApp),
+        (Some(_), None) => findings.push(Finding::ClientSecretSet),
+        (None, _) => {}
     }
     let redirect = config.redirect_uri.url();
     if redirect.query().is_some() {
@@ -527,6 +567,9 @@ pub async fn check_online(config: &Config, setup: &Setup, options: ClientOptions
         Err(KakaoError::Network { .. }) => return vec![Finding::AuthHostUnreachable],
         Err(_) => findings.push(Finding::DiscoveryFailed),
     }
+    if let Some(backend) = &config.backend {
+        findings.extend(check_backend(&client, backend).await);
+    }
     // The plain login first: a wrong key or redirect URI fails every request.
     match probe(&client, config, &[]).await {
         Probe::Passed => {}
@@ -565,6 +608,40 @@ pub async fn check_online(config: &Config, setup: &Setup, options: ClientOptions
         findings.extend(check_logout_redirect(&client, config, target).await);
     }
     findings
+}
+
+/// Backend mode: the server answers `/healthz` with "ok" and publishes an
+/// Ed25519 key.
+async fn check_backend(
+    client: &KakaoClient,
+    backend: &crate::config::BackendConfig,
+) -> Vec<Finding> {
+    let health = match client.page(&backend.url.endpoint("/healthz")).await {
+        Ok(page) => page,
+        Err(_) => return vec![Finding::BackendUnreachable { status: 0 }],
+    };
+    let ok =
+        serde_json::from_str::<serde_json::Value>(&health.body).is_ok_and(|v| v["status"] == "ok");
+    if health.status != 200 || !ok {
+        return vec![Finding::BackendUnreachable {
+            status: health.status,
+        }];
+    }
+    let keys = client
+        .page(&backend.url.endpoint("/.well-known/jwks.json"))
+        .await
+        .ok()
+        .and_then(|page| serde_json::from_str::<serde_json::Value>(&page.body).ok())
+        .and_then(|jwks| jwks["keys"].as_array().cloned())
+        .unwrap_or_default();
+    if keys
+        .iter()
+        .any(|k| k["kty"] == "OKP" && k["crv"] == "Ed25519")
+    {
+        Vec::new()
+    } else {
+        vec![Finding::BackendNoKeys]
+    }
 }
 
 /// Kakao's account logout with the configured logout redirect URI, without
@@ -998,6 +1075,13 @@ mod tests {
             (&[("KAKAO_CLIENT_ID", "my-js-key")], "client_id_format"),
             (&[("KAKAO_CLIENT_SECRET", "s")], "client_secret_set"),
             (
+                &[
+                    ("KAKAO_CLIENT_SECRET", "s"),
+                    ("KAKAO_BACKEND_URL", "https://auth.example.com"),
+                ],
+                "backend_secret_in_app",
+            ),
+            (
                 &[("KAKAO_REDIRECT_URI", "https://example.com/cb?app=desk")],
                 "redirect_has_query",
             ),
@@ -1127,6 +1211,10 @@ mod tests {
                 found: "a.b".into(),
                 expected: "c.d".into(),
             },
+            Finding::BackendUnreachable { status: 0 },
+            Finding::BackendUnreachable { status: 503 },
+            Finding::BackendNoKeys,
+            Finding::BackendSecretInApp,
         ];
         for finding in all {
             let ko = finding.message(Language::Ko);

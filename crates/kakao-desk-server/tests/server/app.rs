@@ -273,3 +273,44 @@ both!(
         Ok(())
     }
 );
+
+both!(
+    the_configuration_doctor_checks_the_backend,
+    |backend: Backend| async move {
+        use kakao_desk_core::doctor::{Setup as DoctorSetup, check_online};
+        let rig = Rig::start(backend).await?;
+        let config = config(&rig)?;
+        let setup = DoctorSetup {
+            build_kind: "debug".into(),
+            identifier: DEFAULT_BRIDGE_SCHEME.into(),
+            scheme: DEFAULT_BRIDGE_SCHEME.into(),
+            has_demo: false,
+            other_redirect_uri: None,
+        };
+        let ids = |findings: Vec<kakao_desk_core::doctor::Finding>| {
+            findings
+                .iter()
+                .map(|f| f.id())
+                .filter(|id| id.starts_with("backend"))
+                .collect::<Vec<_>>()
+        };
+        let found = ids(check_online(&config, &setup, ClientOptions::default()).await);
+        assert!(found.is_empty(), "a running server passes: {found:?}");
+        let mut elsewhere = config.clone();
+        elsewhere.backend = Some(kakao_desk_core::config::BackendConfig {
+            url: kakao_desk_core::config::BaseUrl::parse(
+                "KAKAO_BACKEND_URL",
+                &rig.emulator.base_url(),
+            )?,
+            audience: "kakao-desk".into(),
+        });
+        let found = ids(check_online(&elsewhere, &setup, ClientOptions::default()).await);
+        assert_eq!(
+            found,
+            vec!["backend_unreachable"],
+            "the emulator is no backend"
+        );
+        rig.stop().await;
+        Ok(())
+    }
+);
