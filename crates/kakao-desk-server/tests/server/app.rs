@@ -300,7 +300,7 @@ both!(
         elsewhere.backend = Some(kakao_desk_core::config::BackendConfig {
             url: kakao_desk_core::config::BaseUrl::parse(
                 "KAKAO_BACKEND_URL",
-                &rig.emulator.base_url(),
+                rig.emulator.base_url(),
             )?,
             audience: "kakao-desk".into(),
         });
