@@ -244,10 +244,18 @@ async fn login(
         );
     }
     let now = clock.unix_now();
-    let upserted = state
+    let upserted = match state
         .store
         .upsert_kakao_user(&KakaoUser::from_profile(&kakao.profile), now)
-        .await?;
+        .await
+    {
+        Ok(upserted) => upserted,
+        Err(error) => {
+            // No session will hold Kakao's new tokens: end them at Kakao.
+            kakao.revoke(&state.kakao).await;
+            return Err(error.into());
+        }
+    };
     let session_id = tokens::new_session_id().map_err(|_| ApiError::internal())?;
     let (refresh_token, refresh_hash) =
         tokens::new_refresh_token().map_err(|_| ApiError::internal())?;

@@ -88,6 +88,17 @@ impl std::fmt::Debug for SealedTokens {
 }
 
 impl KakaoLogin {
+    /// Logs the login's fresh Kakao tokens out at Kakao: for a login the
+    /// server then refuses (an email conflict), so that no token of it
+    /// stays alive at Kakao.
+    pub async fn revoke(&self, kakao: &Kakao) {
+        let Some(tokens) = &self.sealed else { return };
+        let access = AccessToken::new(tokens.access_token.as_str());
+        if let Err(error) = kakao.client.logout(&access).await {
+            tracing::info!(kakao_code = %error.kakao_code(), "could not revoke a refused login's Kakao tokens");
+        }
+    }
+
     /// Kakao's tokens sealed for the session `session_id`.
     ///
     /// # Errors

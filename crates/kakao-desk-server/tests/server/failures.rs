@@ -21,6 +21,11 @@ both!(
         let (status, body) = rig.post("/v1/auth/kakao", &grant.body()).await?;
         assert_eq!((status, code(&body)), (409, "email_taken"), "{body}");
         assert_eq!(store.count_users().await?, 1, "no second account");
+        assert_eq!(
+            rig.kakao_calls("/v1/user/logout", 200),
+            1,
+            "the refused login's Kakao tokens are ended at Kakao"
+        );
         assert!(
             store
                 .user_by_kakao_id(SOLAR_BIRTHDAY_WITH_YEAR)
