@@ -308,10 +308,13 @@ async fn loopback_mode_logs_in_through_the_loopback_receiver() {
         Some(redirect.as_str()),
         "the loopback URI was used"
     );
+    // One fetch of the keys, or two when the link came while the prefetch's
+    // request was in flight (it is dropped, and verification fetches them):
+    // a loaded machine makes the second case (seen in CI).
+    let key_fetches = emulator.requests().to_path("/.well-known/jwks.json").len();
     assert!(
-        exchange.param("grant_type").is_some()
-            && emulator.requests().to_path("/.well-known/jwks.json").len() == 1,
-        "the id_token (issuer {KAKAO_ISSUER}) was verified with the emulator's keys"
+        exchange.param("grant_type").is_some() && (1..=2).contains(&key_fetches),
+        "the id_token (issuer {KAKAO_ISSUER}) was verified with the emulator's keys ({key_fetches} fetches)"
     );
     desktop.screenshot(&app, "en-profile").await;
     // The About view names the log folder.
