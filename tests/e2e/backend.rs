@@ -159,6 +159,11 @@ async fn backend_mode_logs_in_refreshes_logs_out_and_restarts_offline_through_th
         0,
         "no live session on the server"
     );
+    assert_eq!(
+        backend.count("SELECT count(*) FROM sessions WHERE revoked_reason = 'logout'"),
+        1,
+        "ended by the logout, not by reuse of a lost refresh token"
+    );
 
     // Signed in again, then a restart with the server gone: the cached
     // profile, with the offline badge.

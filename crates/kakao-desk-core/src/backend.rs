@@ -29,7 +29,6 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::birthday::{Birthday, Calendar};
-use crate::clock::Clock;
 use crate::config::{BackendConfig, RedirectUri};
 use crate::kakao::{ClientBuildError, ClientOptions, KakaoError, MAX_JSON_BYTES, TokenSet};
 use crate::profile::{ConsentItem, KakaoId, KakaoProfile};
@@ -37,6 +36,15 @@ use crate::secret::{AccessToken, AuthorizationCode, Nonce, PkceVerifier, Refresh
 
 /// Shortest wait between two JWKS fetches caused by an unknown `kid`.
 pub const JWKS_REFETCH: Duration = Duration::from_secs(10);
+
+/// Whether a token answer whose access token does not verify is refused.
+#[derive(Debug, Clone, Copy)]
+enum Strict {
+    /// A login: nothing is kept.
+    Yes,
+    /// A refresh: the rotated refresh token is kept.
+    No,
+}
 
 /// A finished backend login.
 #[derive(Debug)]
@@ -85,6 +93,18 @@ struct TokenAnswer {
 #[derive(Deserialize)]
 struct MeAnswer {
     user: UserAnswer,
+    /// The server could not reach Kakao and answered with what it stored.
+    #[serde(default)]
+    stale: bool,
+}
+
+/// `GET /v1/me`'s answer.
+#[derive(Debug)]
+pub struct BackendMe {
+    /// The user.
+    pub profile: KakaoProfile,
+    /// The server answered from its store because Kakao was unreachable.
+    pub stale: bool,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +139,7 @@ struct ErrorAnswer {
 #[derive(Deserialize)]
 struct ServiceClaims {
     exp: i64,
+    iat: i64,
 }
 
 fn failure(status: u16, code: &str) -> KakaoError {
@@ -194,7 +215,6 @@ impl BackendClient {
         verifier: &PkceVerifier,
         redirect_uri: &RedirectUri,
         nonce: &Nonce,
-        clock: &dyn Clock,
     ) -> Result<BackendLogin, KakaoError> {
         let body = Zeroizing::new(
             serde_json::json!({
@@ -217,7 +237,7 @@ impl BackendClient {
             .and_then(UserAnswer::into_profile)
             .ok_or_else(|| failure(200, "bad_answer"))?;
         let created = answer.created;
-        let tokens = self.tokens(answer, clock).await?;
+        let tokens = self.tokens(answer, Strict::Yes).await?;
         tracing::debug!(created, "the backend finished the login");
         Ok(BackendLogin {
             tokens,
@@ -231,11 +251,7 @@ impl BackendClient {
     /// # Errors
     /// `refresh_reused`, `refresh_invalid`, `session_ended` (all
     /// [`crate::ErrorCode::SessionExpired`]), or the server unreachable.
-    pub async fn refresh(
-        &self,
-        refresh_token: &RefreshToken,
-        clock: &dyn Clock,
-    ) -> Result<TokenSet, KakaoError> {
+    pub async fn refresh(&self, refresh_token: &RefreshToken) -> Result<TokenSet, KakaoError> {
         let body = Zeroizing::new(
             serde_json::json!({ "refresh_token": refresh_token.secret() }).to_string(),
         );
@@ -245,23 +261,25 @@ impl BackendClient {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());
         let answer: TokenAnswer = self.send(request, "/v1/auth/refresh").await?;
-        self.tokens(answer, clock).await
+        self.tokens(answer, Strict::No).await
     }
 
     /// The user, as the server has it now (`GET /v1/me`).
     ///
     /// # Errors
     /// `token_expired` (a refresh may help), the server's other refusals.
-    pub async fn me(&self, token: &AccessToken) -> Result<KakaoProfile, KakaoError> {
+    pub async fn me(&self, token: &AccessToken) -> Result<BackendMe, KakaoError> {
         let request = self
             .http
             .request(Method::GET, self.config.url.endpoint("/v1/me"))
             .bearer_auth(token.secret());
         let answer: MeAnswer = self.send(request, "/v1/me").await?;
-        answer
+        let stale = answer.stale;
+        let profile = answer
             .user
             .into_profile()
-            .ok_or_else(|| failure(200, "bad_answer"))
+            .ok_or_else(|| failure(200, "bad_answer"))?;
+        Ok(BackendMe { profile, stale })
     }
 
     /// Ends the service session; the server logs out at Kakao.
@@ -291,8 +309,12 @@ impl BackendClient {
     }
 
     /// Verifies the answer's access token and turns the answer into the
-    /// session record's shape.
-    async fn tokens(&self, answer: TokenAnswer, clock: &dyn Clock) -> Result<TokenSet, KakaoError> {
+    /// session record's shape. After a refresh ([`Strict::No`]) the server
+    /// has already used up the old refresh token, so the new one is kept
+    /// even when the access token does not verify (the JWKS unreachable, a
+    /// rotation not yet published): the access token is then treated as
+    /// expired, and the next call refreshes again.
+    async fn tokens(&self, answer: TokenAnswer, strict: Strict) -> Result<TokenSet, KakaoError> {
         let believable = |secs: u64| (1..=crate::kakao::MAX_TOKEN_LIFETIME_SECS).contains(&secs);
         if answer.access_token.is_empty()
             || answer.refresh_token.is_empty()
@@ -301,10 +323,17 @@ impl BackendClient {
         {
             return Err(failure(200, "bad_answer"));
         }
-        self.verify(&answer.access_token, clock).await?;
+        let expires_in = match (self.verify(&answer.access_token).await, strict) {
+            (Ok(()), _) => answer.expires_in,
+            (Err(error), Strict::Yes) => return Err(error),
+            (Err(error), Strict::No) => {
+                tracing::warn!(code = %error.kakao_code(), "keeping the rotated refresh token although the access token did not verify");
+                1
+            }
+        };
         Ok(TokenSet {
             access_token: AccessToken::new(answer.access_token),
-            expires_in: answer.expires_in,
+            expires_in,
             refresh_token: Some(RefreshToken::new(answer.refresh_token)),
             refresh_token_expires_in: Some(answer.refresh_token_expires_in),
             id_token: None,
@@ -312,8 +341,11 @@ impl BackendClient {
         })
     }
 
-    /// Verifies a service access token with the server's JWKS.
-    async fn verify(&self, token: &str, clock: &dyn Clock) -> Result<(), KakaoError> {
+    /// Verifies a service access token with the server's JWKS. The expiry is
+    /// checked against the token's own `iat`, not this device's clock (a
+    /// clock minutes off must not refuse every login); the app follows the
+    /// answer's `expires_in` from its own clock.
+    async fn verify(&self, token: &str) -> Result<(), KakaoError> {
         let bad = || {
             tracing::warn!("the backend's access token failed verification");
             failure(200, "bad_token")
@@ -327,11 +359,12 @@ impl BackendClient {
         if !keys.by_kid.contains_key(&kid)
             && keys.fetched.is_none_or(|at| at.elapsed() >= JWKS_REFETCH)
         {
+            // Counted before the fetch, so that failures are paced too.
+            keys.fetched = Some(Instant::now());
             let request = self
                 .http
                 .get(self.config.url.endpoint("/.well-known/jwks.json"));
             let set: JwkSet = self.send(request, "/.well-known/jwks.json").await?;
-            keys.fetched = Some(Instant::now());
             keys.by_kid = set
                 .keys
                 .iter()
@@ -363,7 +396,9 @@ impl BackendClient {
         let claims = jsonwebtoken::decode::<ServiceClaims>(token, key, &validation)
             .map_err(|_| bad())?
             .claims;
-        if claims.exp <= clock.unix_now() {
+        let lifetime = claims.exp.saturating_sub(claims.iat);
+        let longest = i64::try_from(crate::kakao::MAX_TOKEN_LIFETIME_SECS).unwrap_or(i64::MAX);
+        if lifetime <= 0 || lifetime > longest {
             return Err(bad());
         }
         Ok(())

@@ -38,11 +38,12 @@ pub const VARIABLES: [&str; 11] = [
 /// The variables that pick whom the app trusts: the Kakao hosts, the
 /// id_token issuer and the backend server. A shipped build takes them from
 /// its build only ([`RuntimeOverrides::AllButHosts`]).
-pub const HOST_VARIABLES: [&str; 4] = [
+pub const HOST_VARIABLES: [&str; 5] = [
     "KAKAO_AUTH_BASE_URL",
     "KAKAO_API_BASE_URL",
     "KAKAO_OIDC_ISSUER",
     "KAKAO_BACKEND_URL",
+    "KAKAO_BACKEND_AUDIENCE",
 ];
 
 /// Why a configuration was refused. Every variant is a publisher's mistake, so

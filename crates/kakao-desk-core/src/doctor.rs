@@ -636,7 +636,7 @@ async fn check_backend(
         .unwrap_or_default();
     if keys
         .iter()
-        .any(|k| k["kty"] == "OKP" && k["crv"] == "Ed25519")
+        .any(|k| k["kty"] == "OKP" && k["crv"] == "Ed25519" && k["kid"].is_string())
     {
         Vec::new()
     } else {

@@ -113,7 +113,14 @@ impl KakaoError {
         match self {
             Self::Api { code: -401, .. } => true,
             // The backend's own access token: a refresh through it may help.
-            Self::Backend { code, .. } => code == "token_expired" || code == "unauthorized",
+            // `session_ended` too: the refresh that follows hears the same
+            // and ends the session here, as the server has.
+            Self::Backend { code, .. } => {
+                matches!(
+                    code.as_str(),
+                    "token_expired" | "unauthorized" | "session_ended"
+                )
+            }
             _ => false,
         }
     }
@@ -159,6 +166,9 @@ fn backend_code(status: u16, code: &str) -> ErrorCode {
         "refresh_invalid" | "refresh_reused" | "session_ended" | "code_rejected"
         | "token_expired" | "unauthorized" => ErrorCode::SessionExpired,
         "nonce_mismatch" => ErrorCode::StateMismatch,
+        // The server's access token does not verify here: the app and the
+        // server disagree about the issuer, the audience or the keys.
+        "bad_token" => ErrorCode::ServerConfig,
         // Not reached, too slow, failing, or answering nonsense.
         "unreachable" | "timeout" | "storage" | "internal" | "bad_answer" => {
             ErrorCode::ServerUnavailable

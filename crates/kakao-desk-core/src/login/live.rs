@@ -580,11 +580,10 @@ impl LiveSession {
             record.kakao_id == account && record.refresh_token.secret() == refresh_token.secret()
         };
         let answer = match &self.backend {
-            Some(backend) => {
-                kakao
-                    .retry_once("refresh", || backend.refresh(&refresh_token, clock))
-                    .await
-            }
+            // Never retried: the server may have rotated the token before
+            // its answer was lost, and sending the old one again is reuse,
+            // which ends the session.
+            Some(backend) => backend.refresh(&refresh_token).await,
             None => {
                 kakao
                     .retry_once("refresh", || kakao.refresh(&refresh_token))

@@ -528,7 +528,6 @@ impl KakaoLogin {
                 pending.verifier(),
                 pending.redirect_uri(),
                 pending.nonce(),
-                &*self.clock,
             )
             .await
             .inspect_err(|e| tracing::warn!(code = %e.kakao_code(), "the backend login failed"))?;
@@ -704,11 +703,26 @@ impl KakaoLogin {
         let installs = self.live.installs();
         let result = match &self.backend {
             Some(backend) => {
-                self.live
+                let me = self
+                    .live
                     .with_token("me", &self.kakao, &*self.clock, |token| async move {
                         backend.me(&token).await
                     })
-                    .await
+                    .await;
+                if let Ok(me) = &me
+                    && me.stale
+                {
+                    // The server could not reach Kakao: what it stored is no
+                    // fresher than the cache, which stays as it is (and due
+                    // for a re-read), with the offline badge.
+                    self.live.note_check(true);
+                    return self
+                        .live
+                        .profile()
+                        .map(|c| c.to_public())
+                        .ok_or(LoginError::NotSignedIn);
+                }
+                me.map(|me| me.profile)
             }
             None => self
                 .live
@@ -1072,8 +1086,8 @@ impl KakaoLogin {
                     backend.me(&token).await
                 })
                 .await
-                .map(|profile| AccessTokenInfo {
-                    id: Some(profile.id.get()),
+                .map(|me| AccessTokenInfo {
+                    id: Some(me.profile.id.get()),
                     expires_in: 0,
                     app_id: 0,
                 }),
@@ -1197,10 +1211,7 @@ async fn revoke_with(
 ) {
     if let Some(backend) = backend {
         let token = if record.access_expires_soon(now) {
-            match backend
-                .refresh(&record.refresh_token, &crate::clock::SystemClock)
-                .await
-            {
+            match backend.refresh(&record.refresh_token).await {
                 Ok(tokens) => tokens.access_token,
                 Err(error) => {
                     tracing::info!(code = %error.kakao_code(), "could not refresh a session no longer kept to end it");

@@ -39,6 +39,10 @@ struct App {
 }
 
 fn config(rig: &Rig) -> TestResult<Config> {
+    config_with(rig, "kakao-desk")
+}
+
+fn config_with(rig: &Rig, audience: &str) -> TestResult<Config> {
     let env = [
         ("KAKAO_CLIENT_ID", rig.emulator.client_id().to_owned()),
         ("KAKAO_REDIRECT_URI", rig.emulator.bridge_redirect_uri()),
@@ -46,6 +50,7 @@ fn config(rig: &Rig) -> TestResult<Config> {
         ("KAKAO_AUTH_BASE_URL", rig.emulator.base_url().to_owned()),
         ("KAKAO_API_BASE_URL", rig.emulator.base_url().to_owned()),
         ("KAKAO_BACKEND_URL", rig.base.clone()),
+        ("KAKAO_BACKEND_AUDIENCE", audience.to_owned()),
     ];
     let lookup = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
     match Config::resolve_layers(lookup, |_| None)? {
@@ -55,10 +60,18 @@ fn config(rig: &Rig) -> TestResult<Config> {
 }
 
 fn open_app(rig: &Rig, dir: &std::path::Path, clock: &Arc<ManualClock>) -> TestResult<App> {
+    open_app_with(config(rig)?, dir, clock)
+}
+
+fn open_app_with(
+    config: Config,
+    dir: &std::path::Path,
+    clock: &Arc<ManualClock>,
+) -> TestResult<App> {
     let browser = Opened::default();
     std::fs::create_dir_all(dir.join("vault"))?;
     let mut parts = LoginParts::new(
-        config(rig)?,
+        config,
         "dev.kakaodesk.desktop",
         clock.clone(),
         ProfileCache::open(&dir.join("profile.db"))?,
@@ -175,6 +188,12 @@ both!(
         // token); the profile then comes from the server.
         clock.advance(Duration::from_secs(11 * 60));
         assert!(app.login.refresh_if_needed().await?, "refreshed");
+        // And again: the vault holds the rotated refresh token (the first
+        // one again would be reuse, which would end the session).
+        clock.advance(Duration::from_secs(11 * 60));
+        assert!(app.login.refresh_if_needed().await?, "refreshed twice");
+        app.login.verify_session().await?;
+        assert!(app.login.is_signed_in(), "the session lives on");
         let fresh = app.login.refresh_profile().await?;
         assert_eq!(fresh.nickname.as_deref(), Some("박양력"));
         assert_eq!(
@@ -245,10 +264,11 @@ both!(
             .await?
             .ok_or("user")?;
         assert!(store.delete_user(user.id).await?);
-        clock.advance(Duration::from_secs(11 * 60));
-        let error = app.login.refresh_if_needed().await.err();
+        // With a live access token: the server's `session_ended` leads to one
+        // refresh, which it refuses, and the app signs out as the server has.
+        let error = app.login.verify_session().await.err();
         assert_eq!(error.map(|e| e.code()), Some(ErrorCode::SessionExpired));
-        assert!(!app.login.is_signed_in());
+        assert!(!app.login.is_signed_in(), "signed out, as the server has");
         rig.stop().await;
         Ok(())
     }
@@ -310,6 +330,25 @@ both!(
             vec!["backend_unreachable"],
             "the emulator is no backend"
         );
+        rig.stop().await;
+        Ok(())
+    }
+);
+
+both!(
+    a_token_for_another_audience_is_refused_as_a_setup_mismatch,
+    |backend: Backend| async move {
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        let rig = Rig::start(backend).await?;
+        let dir = tempfile::tempdir()?;
+        let app = open_app_with(config_with(&rig, "another-app")?, dir.path(), &clock)?;
+        let refused = log_in(&rig, &app, SOLAR_BIRTHDAY_WITH_YEAR).await?;
+        assert_eq!(
+            refused.err().map(|e| e.code()),
+            Some(ErrorCode::ServerConfig),
+            "the server's token names kakao-desk, the app expects another-app"
+        );
+        assert!(!app.login.is_signed_in(), "nothing kept");
         rig.stop().await;
         Ok(())
     }
