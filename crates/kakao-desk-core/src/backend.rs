@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use reqwest::{Method, RequestBuilder, redirect};
+use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
@@ -30,7 +30,9 @@ use zeroize::Zeroizing;
 
 use crate::birthday::{Birthday, Calendar};
 use crate::config::{BackendConfig, RedirectUri};
-use crate::kakao::{ClientBuildError, ClientOptions, KakaoError, MAX_JSON_BYTES, TokenSet};
+use crate::kakao::{
+    ClientBuildError, ClientOptions, KakaoError, MAX_JSON_BYTES, TokenSet, http_client, read_capped,
+};
 use crate::profile::{ConsentItem, KakaoId, KakaoProfile};
 use crate::secret::{AccessToken, AuthorizationCode, Nonce, PkceVerifier, RefreshToken};
 
@@ -186,17 +188,9 @@ impl BackendClient {
     /// # Errors
     /// [`ClientBuildError`] when TLS cannot be set up.
     pub fn new(config: &BackendConfig, options: ClientOptions) -> Result<Self, ClientBuildError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         crate::jwt::install_crypto();
-        let http = reqwest::Client::builder()
-            .redirect(redirect::Policy::none())
-            .timeout(options.timeout)
-            .connect_timeout(options.connect_timeout)
-            .user_agent(concat!("kakao-desk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ClientBuildError::new)?;
         Ok(Self {
-            http,
+            http: http_client(options)?,
             config: config.clone(),
             keys: Mutex::new(Keys::default()),
         })
@@ -409,7 +403,7 @@ impl BackendClient {
         request: RequestBuilder,
         endpoint: &'static str,
     ) -> Result<T, KakaoError> {
-        let mut response = request.send().await.map_err(|e| {
+        let response = request.send().await.map_err(|e| {
             tracing::info!(
                 endpoint,
                 timeout = e.is_timeout(),
@@ -425,17 +419,13 @@ impl BackendClient {
             )
         })?;
         let status = response.status().as_u16();
-        let mut body = Zeroizing::new(Vec::new());
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_JSON_BYTES => {
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(Some(_)) => return Err(failure(status, "bad_answer")),
-                Ok(None) => break,
-                Err(_) => return Err(failure(0, "unreachable")),
-            }
-        }
+        let body = read_capped(response, MAX_JSON_BYTES)
+            .await
+            .map_err(|error| match error {
+                KakaoError::Network { timeout: true } => failure(0, "timeout"),
+                KakaoError::TooLarge { .. } => failure(status, "bad_answer"),
+                _ => failure(0, "unreachable"),
+            })?;
         tracing::debug!(endpoint, status, "the backend answered");
         if (200..300).contains(&status) {
             return serde_json::from_slice(&body).map_err(|_| failure(status, "bad_answer"));

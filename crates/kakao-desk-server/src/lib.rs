@@ -93,13 +93,10 @@ pub fn sealing_key(settings: &Settings, database: &Database) -> Result<SealingKe
         return Ok(SealingKey::read(path)?);
     }
     match database {
-        Database::Sqlite(_) => {
-            let path = settings
-                .database_url
-                .strip_prefix("sqlite://")
-                .or_else(|| settings.database_url.strip_prefix("sqlite:"))
-                .unwrap_or(&settings.database_url);
-            Ok(SealingKey::read_or_create(&PathBuf::from(format!("{path}.key")))?)
+        Database::Sqlite(store) => {
+            let mut path = store.path().as_os_str().to_owned();
+            path.push(".key");
+            Ok(SealingKey::read_or_create(&PathBuf::from(path))?)
         }
         Database::Postgres(_) => Err(StartError::Settings(
             "KDS_SEALING_KEY_FILE is required with PostgreSQL: every instance must seal with the same key".into(),

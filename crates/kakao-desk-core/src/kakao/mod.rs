@@ -77,10 +77,6 @@ impl Default for ClientOptions {
 pub struct ClientBuildError(#[source] reqwest::Error);
 
 impl ClientBuildError {
-    pub(crate) fn new(error: reqwest::Error) -> Self {
-        Self(error)
-    }
-
     /// The stable error code the user sees.
     pub fn code(&self) -> ErrorCode {
         ErrorCode::Internal
@@ -104,18 +100,8 @@ impl KakaoClient {
     /// # Errors
     /// [`ClientBuildError`] when TLS cannot be set up.
     pub fn new(config: &Config, options: ClientOptions) -> Result<Self, ClientBuildError> {
-        // reqwest is built with `rustls-no-provider`: install ring as the
-        // process default unless something else already installed one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .redirect(redirect::Policy::none())
-            .timeout(options.timeout)
-            .connect_timeout(options.connect_timeout)
-            .user_agent(concat!("kakao-desk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ClientBuildError)?;
         Ok(Self {
-            http,
+            http: http_client(options)?,
             auth: config.auth_base_url.clone(),
             api: config.api_base_url.clone(),
             client_id: config.client_id.clone(),
@@ -456,7 +442,31 @@ pub fn decode_token_answer(status: u16, body: &[u8]) -> Result<TokenSet, KakaoEr
     raw.into_tokens().ok_or(KakaoError::Malformed { status })
 }
 
-async fn read_capped(
+/// The HTTP client of every call the app makes (Kakao, and the backend
+/// server in backend mode): rustls on ring, redirects off, `options`'
+/// timeouts.
+///
+/// # Errors
+/// [`ClientBuildError`] when TLS cannot be set up.
+pub(crate) fn http_client(options: ClientOptions) -> Result<reqwest::Client, ClientBuildError> {
+    // reqwest is built with `rustls-no-provider`: install ring as the
+    // process default unless something else already installed one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .timeout(options.timeout)
+        .connect_timeout(options.connect_timeout)
+        .user_agent(concat!("kakao-desk/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(ClientBuildError)
+}
+
+/// Reads a body of at most `limit` bytes.
+///
+/// # Errors
+/// [`KakaoError::TooLarge`] past the limit; [`KakaoError::Network`] on a
+/// timeout mid-body; [`KakaoError::Malformed`] when the connection dies.
+pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Zeroizing<Vec<u8>>, KakaoError> {

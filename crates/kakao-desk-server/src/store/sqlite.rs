@@ -25,6 +25,7 @@ mod embedded {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    path: Arc<Path>,
 }
 
 const USER_COLUMNS: &str = "id, kakao_id, created_via, nickname, thumbnail_url, profile_image_url, \
@@ -51,10 +52,16 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
             Ok(Self {
                 conn: Arc::new(Mutex::new(conn)),
+                path: path.into(),
             })
         })
         .await
         .map_err(|e| StoreError::Database(e.to_string()))?
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     async fn with<T, F>(&self, f: F) -> Result<T, StoreError>

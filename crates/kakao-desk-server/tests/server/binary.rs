@@ -9,7 +9,7 @@ use std::time::Duration;
 use kakao_emulator::fixture_ids::SOLAR_BIRTHDAY_WITH_YEAR;
 use reqwest::Method;
 
-use crate::rig::{CLIENT_SECRET, TestResult, http, text};
+use crate::rig::{CLIENT_SECRET, TestResult, grant_from, http, text};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_kakao-desk-server");
 
@@ -69,32 +69,9 @@ async fn one_command_serves_stops_cleanly_and_keeps_secrets_out_of_logs_and_file
 
     // The app's part, against the real binary.
     let rig_http = http();
-    let grant = {
-        // The browser step, as the rig plays it.
-        emulator.set_auto_consent(Some(SOLAR_BIRTHDAY_WITH_YEAR))?;
-        let verifier = "v".repeat(50);
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(verifier.as_bytes()));
-        let mut url = url::Url::parse(&emulator.url("/oauth/authorize"))?;
-        url.query_pairs_mut()
-            .append_pair("client_id", emulator.client_id())
-            .append_pair("redirect_uri", &emulator.bridge_redirect_uri())
-            .append_pair("response_type", "code")
-            .append_pair("state", "s")
-            .append_pair("nonce", "n0nce")
-            .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
-        let location = rig_http.get(url).send().await?;
-        let location = url::Url::parse(location.headers()["location"].to_str()?)?;
-        let code = location
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .ok_or("code")?;
-        serde_json::json!({"code": code, "code_verifier": verifier, "redirect_uri": emulator.bridge_redirect_uri(), "nonce": "n0nce"})
-    };
+    let grant = grant_from(&rig_http, &emulator, SOLAR_BIRTHDAY_WITH_YEAR)
+        .await?
+        .body();
     let login: serde_json::Value = rig_http
         .post(format!("{base}/v1/auth/kakao"))
         .json(&grant)

@@ -251,43 +251,7 @@ impl Rig {
     /// Plays the browser: authorize with PKCE, state and nonce as the app
     /// does, `user` consenting at once; returns the code and its values.
     pub async fn grant(&self, user: i64) -> TestResult<Grant> {
-        self.emulator.set_auto_consent(Some(user))?;
-        let verifier = random(48);
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-        let nonce = random(16);
-        let state = random(16);
-        let redirect_uri = self.emulator.bridge_redirect_uri();
-        let mut url = url::Url::parse(&self.emulator.url("/oauth/authorize"))?;
-        url.query_pairs_mut()
-            .append_pair("client_id", self.emulator.client_id())
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("response_type", "code")
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
-        let response = self.http.get(url).send().await?;
-        assert_eq!(response.status(), 302, "auto-consent redirects at once");
-        let location = response
-            .headers()
-            .get("location")
-            .ok_or("a Location")?
-            .to_str()?
-            .to_owned();
-        let location = url::Url::parse(&location)?;
-        let query = |name: &str| {
-            location
-                .query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
-        assert_eq!(query("state").as_deref(), Some(state.as_str()));
-        Ok(Grant {
-            code: query("code").ok_or("a code")?,
-            verifier,
-            nonce,
-            redirect_uri,
-        })
+        grant_from(&self.http, &self.emulator, user).await
     }
 
     /// `POST path` with a JSON body; (status, body).
@@ -392,6 +356,52 @@ impl Rig {
         }
         self.emulator.shutdown().await;
     }
+}
+
+/// Plays the browser for `user` (auto-consent): authorize with PKCE, `state`
+/// and `nonce` as the app does; the code and the values it was issued with.
+pub async fn grant_from(
+    http: &reqwest::Client,
+    emulator: &RunningEmulator,
+    user: i64,
+) -> TestResult<Grant> {
+    emulator.set_auto_consent(Some(user))?;
+    let verifier = random(48);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let nonce = random(16);
+    let state = random(16);
+    let redirect_uri = emulator.bridge_redirect_uri();
+    let mut url = url::Url::parse(&emulator.url("/oauth/authorize"))?;
+    url.query_pairs_mut()
+        .append_pair("client_id", emulator.client_id())
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let response = http.get(url).send().await?;
+    assert_eq!(response.status(), 302, "auto-consent redirects at once");
+    let location = response
+        .headers()
+        .get("location")
+        .ok_or("a Location")?
+        .to_str()?
+        .to_owned();
+    let location = url::Url::parse(&location)?;
+    let query = |name: &str| {
+        location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(query("state").as_deref(), Some(state.as_str()));
+    Ok(Grant {
+        code: query("code").ok_or("a code")?,
+        verifier,
+        nonce,
+        redirect_uri,
+    })
 }
 
 async fn read(response: reqwest::Response) -> TestResult<(u16, Value)> {
